@@ -1,0 +1,28 @@
+"""local_augment: offline, local-model data augmentation for LLM fine-tuning datasets.
+
+Importing the package forces the Hugging Face libraries into offline mode: nothing this
+package does may reach a model hub.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_var] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+__version__ = "0.1.0"
+
+
+def augment(config, input_path, output_dir, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    """Run one augmentation; see :func:`local_augment.pipeline.run`."""
+    from local_augment.pipeline import run
+
+    return run(config, input_path, output_dir, **kwargs)
+
+
+__all__ = ["augment", "__version__"]

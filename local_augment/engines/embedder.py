@@ -1,0 +1,54 @@
+"""Sentence embeddings with sentence-transformers: L2-normalised float32, batched, length-sorted."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from local_augment.models import pick_device
+
+log = logging.getLogger("local_augment.embedder")
+
+
+class Embedder:
+    """A sentence-transformers model loaded once from a local folder.
+
+    `encode` returns an (n, dim) float32 array of unit vectors; the underlying library sorts the
+    texts by length inside each call, so one call per stage keeps padding low.
+    """
+
+    def __init__(self, path: str | Path, *, device: str = "auto", batch_size: int = 128) -> None:
+        self.path = Path(path)
+        self.device = pick_device(device)
+        self.batch_size = batch_size
+        self._model = None
+        self.dim = 0
+
+    def load(self) -> Embedder:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            log.info("loading embedder %s on %s", self.path, self.device)
+            self._model = SentenceTransformer(
+                str(self.path), device=self.device, local_files_only=True, trust_remote_code=False
+            )
+            if self.device.startswith("cuda"):
+                self._model.half()
+            self.dim = int(self._model.get_sentence_embedding_dimension())
+        return self
+
+    def unload(self) -> None:
+        self._model = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

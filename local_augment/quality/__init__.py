@@ -1,0 +1,1 @@
+"""Quality control: per-candidate scores, dataset-wide near-duplicates, and the mix."""
