@@ -259,3 +259,28 @@ def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
     pq.write_table(table, tmp)
     os.replace(tmp, path)
     return len(materialised)
+
+
+class AtomicJsonlWriter:
+    """A JSON-lines file that appears under its name only once complete (temp file + rename)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        self.count = 0
+        self._fh = open(self.tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def commit(self) -> int:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.tmp, self.path)
+        return self.count
+
+    def abort(self) -> None:
+        self._fh.close()
+        self.tmp.unlink(missing_ok=True)

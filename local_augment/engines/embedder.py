@@ -37,7 +37,7 @@ class Embedder:
             )
             if self.device.startswith("cuda"):
                 self._model.half()
-            self.dim = int(self._model.get_sentence_embedding_dimension())
+            self.dim = int(self._model.get_embedding_dimension())
         return self
 
     def unload(self) -> None:

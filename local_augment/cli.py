@@ -1,0 +1,208 @@
+"""The command line: a thin click layer over the library (augment, validate, models, report)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from local_augment import __version__
+from local_augment.config import METHODS, load_config
+from local_augment.errors import UserError
+from local_augment.formats import FORMAT_CHOICES
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Show a UserError as one clean line (exit 1); real bugs keep their traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+def _methods(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    names = [m.strip() for m in value.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        raise click.BadParameter(f"unknown method(s) {', '.join(unknown)}; "
+                                 f"methods: {', '.join(METHODS)}", param_hint="--methods")
+    return names
+
+
+class BarProgress:
+    """Renders the library's progress callback as one tqdm bar per stage."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        if stage.startswith("notice: "):
+            click.secho(stage.removeprefix("notice: "), fg="yellow", err=True)
+            return
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr,
+                                          leave=True, dynamic_ncols=True)
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="local-augment")
+@click.option("-v", "--verbose", count=True, help="-v: info logs, -vv: debug logs")
+def cli(verbose: int) -> None:
+    """Offline, local-model data augmentation for LLM fine-tuning datasets."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        for noisy in ("vllm", "transformers", "sentence_transformers", "httpx", "urllib3"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--output-dir", "-o", required=True, type=click.Path(path_type=Path),
+              help="folder for augmented.jsonl, rejected.jsonl, report.json, report.html")
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              help="YAML or TOML config; only the keys you change")
+@click.option("--methods", help=f"comma-separated, from: {', '.join(METHODS)}")
+@click.option("--seed", type=int, help="run seed (default: run.seed in the config, 0)")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="override detection")
+@click.option("--strict", is_flag=True, help="stop at the first bad input row")
+@click.option("--no-provenance", is_flag=True, help="drop _provenance for strict trainers")
+@click.option("--fresh", is_flag=True, help="ignore finished shards of an earlier run")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bars")
+@user_errors
+def augment(input_path: Path, output_dir: Path, config_path: Path | None, methods: str | None,
+            seed: int | None, fmt: str | None, strict: bool, no_provenance: bool, fresh: bool,
+            quiet: bool) -> None:
+    """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir."""
+    from local_augment.pipeline import run
+
+    overrides = {"run.seed": seed} if seed is not None else {}
+    cfg = load_config(config_path, overrides)
+    bars = BarProgress(enabled=not quiet)
+    try:
+        result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),
+                     strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars)
+    finally:
+        bars.close()
+    c = result.report["counts"]
+    click.echo(
+        f"{c['input_rows']} input rows ({c['bad_input_rows']} bad) -> {c['output_rows']} rows "
+        f"({c['originals']} originals + {c['augmented']} augmented, "
+        f"{c['augmented_share']:.0%} augmented); {c['rejected_rows']} rejected. "
+        f"See {result.output_dir / 'report.html'}"
+    )
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES))
+@click.option("--max-errors", default=20, show_default=True, help="problems listed at most")
+@user_errors
+def validate(input_path: Path, config_path: Path | None, fmt: str | None, max_errors: int) -> None:
+    """Check INPUT and the config without running any model (exit 1 on any problem)."""
+    from local_augment.errors import BadRow
+    from local_augment.formats import read_examples
+
+    load_config(config_path)
+    good = bad = 0
+    layouts: set[str] = set()
+    for item in read_examples(input_path, fmt):
+        if isinstance(item, BadRow):
+            bad += 1
+            if bad <= max_errors:
+                click.echo(str(item), err=True)
+        else:
+            good += 1
+            layouts.add(item.layout)
+    click.echo(f"{input_path}: {good} usable rows ({', '.join(sorted(layouts)) or 'none'}), "
+               f"{bad} bad rows; config ok")
+    if bad:
+        raise SystemExit(1)
+
+
+@cli.group()
+def models() -> None:
+    """The model store (models/manifest.toml)."""
+
+
+@models.command("list")
+@click.option("--models-dir", type=click.Path(path_type=Path), default=None)
+@user_errors
+def models_list(models_dir: Path | None) -> None:
+    """Every model in the manifest, its role and whether it is installed."""
+    from local_augment.models import load_manifest
+
+    manifest = load_manifest(models_dir)
+    for spec in manifest.models.values():
+        installed = "installed" if manifest.path(spec).is_dir() else "not installed"
+        click.echo(f"{spec.name:28} {spec.role:11} {spec.license:12} {installed:14} "
+                   f"{manifest.path(spec)}")
+
+
+@models.command("verify")
+@click.option("--models-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--all", "check_all", is_flag=True, help="also report models that are not installed")
+@user_errors
+def models_verify(models_dir: Path | None, check_all: bool) -> None:
+    """Hash every installed model's files against the manifest (exit 1 if any is corrupt)."""
+    from local_augment.models import load_manifest
+
+    manifest = load_manifest(models_dir)
+    failed = False
+    for spec in manifest.models.values():
+        if not check_all and not spec.default and not manifest.path(spec).is_dir():
+            continue
+        state, detail = manifest.status(spec, full=True)
+        colour = {"ok": "green", "missing": "yellow"}.get(state, "red")
+        hint = f" — install with `{spec.install}`" if state != "ok" else ""
+        click.secho(f"{spec.name:28} {state:10} {detail}{hint}", fg=colour)
+        failed |= state in ("corrupt", "unverified") or (state == "missing" and spec.default)
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.argument("output_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@user_errors
+def report(output_dir: Path) -> None:
+    """Re-render report.html from OUTPUT_DIR/report.json."""
+    from local_augment.report import write_report
+
+    path = output_dir / "report.json"
+    if not path.is_file():
+        raise UserError(f"{path}: no report.json; run `local-augment augment` first")
+    write_report(json.loads(path.read_text(encoding="utf-8")), output_dir)
+    click.echo(f"wrote {output_dir / 'report.html'}")
+
+
+def main() -> None:
+    cli(prog_name="local-augment")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""The run: read -> generate -> score -> dedup -> mix -> write, in shards that a rerun resumes.
+
+Per-shard work (generation and quality scores) is stored under `<output>/.work/` with a marker;
+the global steps (near-duplicates over the whole set, the mix) then read every shard back. Every
+input row ends as an original in the output or a `bad_input` reject, every candidate as an output
+row or a reasoned reject, and the run fails loudly if that accounting does not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from local_augment import __version__
+from local_augment.augmenters import build_augmenters
+from local_augment.augmenters.base import Augmenter, Context
+from local_augment.config import Config
+from local_augment.errors import BadRow, UserError
+from local_augment.formats import PARQUET, container_of, read_examples
+from local_augment.models import Manifest, load_manifest
+from local_augment.quality.dedup import find_near_duplicates
+from local_augment.quality.mix import Pick, budget, mix
+from local_augment.records import ALPACA, Example
+from local_augment.shards import ShardResult, ShardStore
+from local_augment.stages import process_shard
+from local_augment.writer import write_outputs
+
+log = logging.getLogger("local_augment.pipeline")
+Progress = Callable[[str, int, int | None], None]
+STANDALONE_KEY = "standalone"
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    report: dict[str, Any]
+    notices: list[str] = field(default_factory=list)
+
+
+def _noop(stage: str, done: int, total: int | None) -> None:
+    pass
+
+
+def prepare_output_dir(path: Path) -> Path:
+    """Create the output dir or explain why it can't be used."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{path}: output path exists and is a file; pass a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{path}: output directory is not writable ({exc.strerror})") from None
+    return path
+
+
+def count_rows(path: Path, container: str) -> int | None:
+    """Rows to expect, for progress bars (cheap: newline count or Parquet metadata)."""
+    try:
+        if container == PARQUET:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_rows
+        n = 0
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                n += block.count(b"\n")
+        return n
+    except OSError:
+        return None
+
+
+def fingerprint(cfg: Config, input_path: Path, augmenters: list[Augmenter], methods: list[str],
+                manifest: Manifest) -> str:
+    """What a finished shard depends on: input file, settings that shape shards, models, code."""
+    st = input_path.stat()
+    model_sums = {n: manifest.checksum(s) for n, s in manifest.models.items()
+                  if manifest.path(s).is_dir()}
+    blob = json.dumps({
+        "version": __version__, "input": [str(input_path.resolve()), st.st_size, st.st_mtime_ns],
+        "methods": methods, "seed": cfg.run.seed, "shard_size": cfg.run.shard_size,
+        "qc": cfg.qc.model_dump(mode="json"), "embedder": cfg.embedder.model,
+        "augmenters": {a.name: a.describe() for a in augmenters}, "models": model_sums,
+    }, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def iter_shards(
+    path: Path, fmt: str | None, shard_size: int, strict: bool
+) -> Iterator[tuple[str, list[Example], list[dict[str, Any]]]]:
+    """(key, examples, bad rows) per `shard_size` input rows, in file order."""
+    stream = read_examples(path, fmt)
+    for n in itertools.count():
+        chunk = list(itertools.islice(stream, shard_size))
+        if not chunk:
+            return
+        examples, bad = [], []
+        for item in chunk:
+            if isinstance(item, BadRow):
+                if strict:
+                    raise UserError(f"{item} (--strict stops at the first bad row)")
+                bad.append({"line": item.line, "reason": item.reason, "raw": item.raw,
+                            "file": item.path})
+            else:
+                examples.append(item)
+        yield f"{n:06d}", examples, bad
+
+
+def run(
+    cfg: Config,
+    input_path: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    methods: list[str] | None = None,
+    strict: bool = False,
+    provenance: bool = True,
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Augment one dataset into `output_dir`; see the module docstring."""
+    progress = progress or _noop
+    t_start = time.perf_counter()
+    input_path = Path(input_path)
+    output_dir = prepare_output_dir(Path(output_dir))
+    container = container_of(input_path, fmt)
+    if not input_path.is_file():
+        raise UserError(f"{input_path}: no such file")
+    manifest = load_manifest(cfg.run.models_dir)
+    explicit = methods is not None
+    methods = list(methods) if methods is not None else list(cfg.methods)
+    ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed)
+    augmenters, notices = build_augmenters(ctx, methods, explicit=explicit)
+    for note in notices:
+        progress(f"notice: {note}", 0, None)
+    _, embed_path = manifest.require(cfg.embedder.model, "embedder")
+    from local_augment.engines.embedder import Embedder
+
+    embedder = Embedder(embed_path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
+    fp = fingerprint(cfg, input_path, augmenters, [a.name for a in augmenters], manifest)
+    store = ShardStore(output_dir / ".work", fp)
+    if fresh:
+        store.clear()
+    timings: Counter[str] = Counter()
+    total = count_rows(input_path, container)
+    keys: list[str] = []
+    layout: str | None = None
+    done_rows = 0
+    try:
+        for key, examples, bad in iter_shards(input_path, fmt, cfg.run.shard_size, strict):
+            keys.append(key)
+            if layout is None and examples:
+                layout = examples[0].layout
+            if not store.done(key):
+                for aug in augmenters:
+                    aug.load()
+                result = process_shard(key, examples, bad, augmenters, embedder.encode, cfg.qc,
+                                       layout or ALPACA)
+                store.save(result)
+                timings.update(result.stats["timings"])
+            else:
+                log.info("shard %s already done, skipped (resume)", key)
+            done_rows += len(examples) + len(bad)
+            progress("generate+score", done_rows, total)
+        standalone = [a for a in augmenters if type(a).standalone is not Augmenter.standalone]
+        if standalone:
+            if not store.done(STANDALONE_KEY):
+                for aug in standalone:
+                    aug.load()
+                result = process_shard(STANDALONE_KEY, [], [], standalone, embedder.encode,
+                                       cfg.qc, layout or ALPACA, standalone=True)
+                store.save(result)
+                timings.update(result.stats["timings"])
+            keys.append(STANDALONE_KEY)
+    finally:
+        for aug in augmenters:
+            aug.unload()
+        for engine in ctx.shared.values():
+            if hasattr(engine, "unload"):
+                engine.unload()
+        embedder.unload()
+    report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
+                    progress)
+    report["methods"] = [a.name for a in augmenters]
+    report["notices"] = notices
+    report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
+    from local_augment.report import write_report
+
+    write_report(report, output_dir)
+    return RunResult(output_dir=output_dir, report=report, notices=notices)
+
+
+def finish(
+    cfg: Config, store: ShardStore, keys: list[str], output_dir: Path, input_path: Path,
+    container: str, provenance: bool, timings: Counter[str], progress: Progress,
+) -> dict[str, Any]:
+    """The global steps over every shard: near-duplicates, the mix, then the output files."""
+    t0 = time.perf_counter()
+    ids: list[str] = []
+    vecs: list[np.ndarray] = []
+    protected: list[bool] = []
+    picks: dict[str, Pick] = {}
+    n_orig = 0
+    cand_rows: list[tuple[str, int]] = []
+    for key in keys:
+        shard = store.load(key)
+        n_orig += len(shard.originals)
+        ids.extend(o["id"] for o in shard.originals)
+        protected.extend([True] * len(shard.originals))
+        if len(shard.originals):
+            vecs.append(shard.orig_vecs)
+        live = [j for j, c in enumerate(shard.candidates) if c.reason is None]
+        for j in live:
+            c = shard.candidates[j]
+            cand_rows.append((key, j))
+            picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
+        if live:
+            vecs.append(shard.cand_vecs[live])
+    n_live = len(cand_rows)
+    ids.extend(picks)
+    protected.extend([False] * n_live)
+    verdicts: dict[str, str] = {}
+    dedup_info: dict[str, Any] = {"index": "empty", "original_pairs": 0}
+    if ids:
+        matrix = np.concatenate([v.astype(np.float32) for v in vecs if len(v)])
+        result = find_near_duplicates(
+            matrix, np.array(protected), cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
+            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed)
+        dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
+        for i in np.nonzero(result.duplicate_of >= 0)[0]:
+            verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
+        del matrix
+    timings["dedup"] += time.perf_counter() - t0
+    progress("dedup", 1, 1)
+    t0 = time.perf_counter()
+    survivors = [p for cid, p in picks.items() if cid not in verdicts]
+    for cid, verdict in mix(survivors, n_orig, cfg.mix, cfg.run.seed).items():
+        if verdict is not None:
+            verdicts[cid] = verdict
+    timings["mix"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance,
+                           cfg)
+    timings["write"] += time.perf_counter() - t0
+    progress("write", 1, 1)
+    report["dedup"] = dedup_info
+    report["mix"] = {"budget": budget(n_orig, cfg.mix), **cfg.mix.model_dump()}
+    report["qc_window"] = {m: cfg.qc.window(m) for m in report["candidates_per_method"]}
+    report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
+    return report
+
+
+def clean_work_dir(output_dir: Path) -> None:
+    shutil.rmtree(output_dir / ".work", ignore_errors=True)

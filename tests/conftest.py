@@ -1,0 +1,39 @@
+"""Shared fixtures: the real installed models, temp dirs. Engine fixtures live in plugin files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("LOCAL_AUGMENT_MODELS", str(ROOT / "models"))
+os.environ.setdefault("VLLM_CACHE_ROOT", str(ROOT / ".cache" / "vllm"))
+
+# Session-scoped engine fixtures (a vLLM start costs about a minute here), one file per engine.
+pytest_plugins = [
+    p for p in ("tests.fixtures_llm", "tests.fixtures_marian")
+    if (ROOT / (p.replace(".", "/") + ".py")).exists()
+]
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    return ROOT / "models"
+
+
+@pytest.fixture(scope="session")
+def manifest(models_dir):
+    from local_augment.models import load_manifest
+
+    return load_manifest(models_dir)
+
+
+@pytest.fixture(scope="session")
+def embedder(manifest):
+    """The real all-MiniLM-L6-v2, loaded once per test run."""
+    from local_augment.engines.embedder import Embedder
+
+    _, path = manifest.require("all-minilm-l6-v2", "embedder")
+    return Embedder(path).load()
