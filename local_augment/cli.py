@@ -92,12 +92,16 @@ def cli(verbose: int) -> None:
 @click.option("--strict", is_flag=True, help="stop at the first bad input row")
 @click.option("--no-provenance", is_flag=True, help="drop _provenance for strict trainers")
 @click.option("--fresh", is_flag=True, help="ignore finished shards of an earlier run")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="where shards run: this process, or a Ray cluster")
+@click.option("--ray-address", help="Ray cluster address (default: start a local Ray)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 @user_errors
 def augment(input_path: Path, output_dir: Path, config_path: Path | None, methods: str | None,
             seed: int | None, fmt: str | None, strict: bool, no_provenance: bool, fresh: bool,
-            quiet: bool) -> None:
+            executor: str, ray_address: str | None, quiet: bool) -> None:
     """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir."""
+    from local_augment.executors import get_executor
     from local_augment.pipeline import run
 
     overrides = {"run.seed": seed} if seed is not None else {}
@@ -105,7 +109,8 @@ def augment(input_path: Path, output_dir: Path, config_path: Path | None, method
     bars = BarProgress(enabled=not quiet)
     try:
         result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),
-                     strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars)
+                     strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars,
+                     executor=get_executor(executor, ray_address))
     finally:
         bars.close()
     c = result.report["counts"]

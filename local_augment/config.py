@@ -6,10 +6,10 @@ are errors that name the file and the key path.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from local_augment.errors import UserError

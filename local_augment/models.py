@@ -10,10 +10,11 @@ import hashlib
 import json
 import logging
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from local_augment.errors import ModelError, UserError
 

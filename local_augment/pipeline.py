@@ -28,12 +28,13 @@ from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Augmenter, Context
 from local_augment.config import Config
 from local_augment.errors import BadRow, UserError
+from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import PARQUET, container_of, read_examples
 from local_augment.models import Manifest, load_manifest
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.mix import Pick, budget, mix
 from local_augment.records import ALPACA, Example
-from local_augment.shards import ShardResult, ShardStore
+from local_augment.shards import ShardStore
 from local_augment.stages import process_shard
 from local_augment.writer import write_outputs
 
@@ -130,6 +131,7 @@ def run(
     provenance: bool = True,
     fresh: bool = False,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Augment one dataset into `output_dir`; see the module docstring."""
     progress = progress or _noop
@@ -154,27 +156,13 @@ def run(
     store = ShardStore(output_dir / ".work", fp)
     if fresh:
         store.clear()
-    timings: Counter[str] = Counter()
     total = count_rows(input_path, container)
-    keys: list[str] = []
-    layout: str | None = None
-    done_rows = 0
+    work = ShardWork(ctx=ctx, methods=[a.name for a in augmenters], augmenters=augmenters,
+                     embedder=embedder, store=store, progress=progress, total_rows=total)
     try:
-        for key, examples, bad in iter_shards(input_path, fmt, cfg.run.shard_size, strict):
-            keys.append(key)
-            if layout is None and examples:
-                layout = examples[0].layout
-            if not store.done(key):
-                for aug in augmenters:
-                    aug.load()
-                result = process_shard(key, examples, bad, augmenters, embedder.encode, cfg.qc,
-                                       layout or ALPACA)
-                store.save(result)
-                timings.update(result.stats["timings"])
-            else:
-                log.info("shard %s already done, skipped (resume)", key)
-            done_rows += len(examples) + len(bad)
-            progress("generate+score", done_rows, total)
+        shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
+        done = (executor or get_executor("local")).run_shards(shards, work)
+        keys, layout, timings = done.keys, done.layout, done.timings
         standalone = [a for a in augmenters if type(a).standalone is not Augmenter.standalone]
         if standalone:
             if not store.done(STANDALONE_KEY):

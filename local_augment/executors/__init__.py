@@ -1,0 +1,32 @@
+"""Where the per-shard work runs: here (`local`) or on a Ray cluster (`ray`).
+
+Both executors run the same `stages.process_shard` over the same shards and hand the results to
+the same `ShardStore`, so the global steps and the output files are the same.
+"""
+
+from __future__ import annotations
+
+from local_augment.errors import UserError
+from local_augment.executors.base import Executor, ShardsDone, ShardWork
+
+EXECUTORS = ("local", "ray")
+
+
+def get_executor(name: str = "local", address: str | None = None) -> Executor:
+    if name == "local":
+        from local_augment.executors.local import LocalExecutor
+
+        return LocalExecutor()
+    if name == "ray":
+        try:
+            from local_augment.executors.ray_data import RayExecutor
+        except ImportError as exc:
+            raise UserError(
+                f"--executor ray needs Ray Data ({exc.name} is missing): "
+                "pip install 'local_augment[ray]'"
+            ) from None
+        return RayExecutor(address=address)
+    raise UserError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
+
+
+__all__ = ["Executor", "ShardWork", "ShardsDone", "get_executor", "EXECUTORS"]
