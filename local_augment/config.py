@@ -80,6 +80,7 @@ class LLMConfig(Section):
     memory_gib: float = Field(2.0, gt=0, description="CPU: KV cache GiB; GPU: ignored")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
     tensor_parallel_size: int = Field(1, ge=1)
+    dtype: str = Field("auto", description="vLLM weight dtype: auto (the model's), bfloat16, float32…")
 
 
 class ParaphraseConfig(Section):

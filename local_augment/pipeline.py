@@ -149,9 +149,10 @@ def run(
     for note in notices:
         progress(f"notice: {note}", 0, None)
     _, embed_path = manifest.require(cfg.embedder.model, "embedder")
-    from local_augment.engines.embedder import Embedder
+    from local_augment.engines.embedder import get_embedder
 
-    embedder = Embedder(embed_path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
+    embedder = get_embedder(embed_path, device=cfg.embedder.device,
+                            batch_size=cfg.embedder.batch_size)
     fp = fingerprint(cfg, input_path, augmenters, [a.name for a in augmenters], manifest)
     store = ShardStore(output_dir / ".work", fp)
     if fresh:
@@ -179,7 +180,6 @@ def run(
         for engine in ctx.shared.values():
             if hasattr(engine, "unload"):
                 engine.unload()
-        embedder.unload()
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
                     progress)
     report["methods"] = [a.name for a in augmenters]

@@ -52,3 +52,14 @@ class Embedder:
             convert_to_numpy=True, show_progress_bar=False,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+_LOADED: dict[tuple[str, str, int], Embedder] = {}
+
+
+def get_embedder(path: str | Path, *, device: str = "auto", batch_size: int = 128) -> Embedder:
+    """A loaded embedder, shared by every run in this process (loaded once)."""
+    key = (str(Path(path).resolve()), pick_device(device), batch_size)
+    if key not in _LOADED:
+        _LOADED[key] = Embedder(path, device=device, batch_size=batch_size)
+    return _LOADED[key]

@@ -1,0 +1,175 @@
+"""LLM variants of each output: a brief one (at most N words) and a bulleted one.
+
+The instruction stays as it is. A variant that drops a number, a code span or a named entity of the
+original output is rejected with `lost_fact:<what>`, a brief one over N words with `too_long:<n>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from local_augment.augmenters.base import Augmenter, Context
+from local_augment.engines.llm import LLMEngine, Prompt, Sampling, get_llm, load_prompt, normalized
+from local_augment.records import Candidate, Example
+
+log = logging.getLogger("local_augment.outputs")
+
+NAME = "outputs"
+VARIANTS = ("brief", "bulleted")  # index of a variant's Candidate = its position here
+EMPTY = "empty_output"
+COPY = "copy_of_source"
+
+_CODE_BLOCK = re.compile(r"```[^\n]*\n?(.*?)```", re.S)
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?![\w])")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}\b")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:of |de |the )?[A-Z][a-z]+)+\b")
+_FUNCTION_WORDS = {"The", "A", "An", "In", "On", "At", "For", "This", "That", "These", "Those",
+                   "It", "If", "When", "To", "And", "But", "Or", "As", "By", "With", "From"}
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
+_PREAMBLE = re.compile(r"^(?:sure|here|certainly|of course|okay|ok)\b[^\n]*:\s*\n", re.I)
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def facts(text: str) -> list[tuple[str, str]]:
+    """(kind, value) facts of a text, cheaply: code blocks and spans, numbers, names, acronyms."""
+    found: list[tuple[str, str]] = []
+    for block in _CODE_BLOCK.findall(text):
+        if block.strip():
+            found.append(("code", _squash(block)))
+    rest = _CODE_BLOCK.sub(" ", text)
+    found += [("code", _squash(s)) for s in _CODE_SPAN.findall(rest) if s.strip()]
+    rest = _CODE_SPAN.sub(" ", rest)
+    found += [("number", n.replace(",", "")) for n in _NUMBER.findall(rest)]
+    for name in _NAME.findall(rest):
+        head, _, tail = name.partition(" ")
+        if head in _FUNCTION_WORDS:
+            name = tail
+        if " " in name:
+            found.append(("entity", name))
+    found += [("entity", a) for a in _ACRONYM.findall(rest)]
+    return list(dict.fromkeys(found))
+
+
+def lost_fact(original: str, variant: str) -> str | None:
+    """The first fact of `original` missing from `variant`, as `kind:value`, or None."""
+    plain = _squash(variant)
+    folded = plain.casefold()
+    numbers = {n.replace(",", "") for n in _NUMBER.findall(variant)}
+    for kind, value in facts(original):
+        if kind == "number":
+            ok = value in numbers or value.lstrip("+") in numbers
+        elif kind == "code":
+            ok = value in plain
+        else:
+            ok = value.casefold() in folded
+        if not ok:
+            return f"{kind}:{value[:60]}"
+    return None
+
+
+def clean_variant(text: str) -> str:
+    """The answer without a chatty first line ("Here is the shortened answer:")."""
+    text = (text or "").strip()
+    return _PREAMBLE.sub("", text, count=1).strip()
+
+
+class OutputsAugmenter(Augmenter):
+    """Brief and bulleted variants of every long enough output, from one LLM call per batch."""
+
+    name = NAME
+
+    def __init__(self, ctx: Context, llm: LLMEngine, prompts: dict[str, Prompt]) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config.outputs
+        self.llm = llm
+        self.prompts = prompts
+
+    def load(self) -> None:
+        self.llm.load()
+
+    def sampling(self, variant: str, output: str) -> Sampling:
+        cfg = self.ctx.config.llm
+        if variant == "brief":
+            budget = 2 * self.cfg.brief_max_words + 32
+        else:
+            budget = 2 * words(output) + 64
+        return Sampling.from_config(cfg, n=1, max_tokens=min(cfg.max_tokens, budget))
+
+    def generate(self, batch: Sequence[Example]) -> list[Candidate]:
+        jobs = [(ex, v) for ex in batch if words(ex.output) >= self.cfg.min_output_words
+                for v in self.cfg.variants]
+        if not jobs:
+            return []
+        out: list[Candidate] = []
+        for variant in self.cfg.variants:  # one chat() per variant: one set of sampling params
+            vjobs = [ex for ex, v in jobs if v == variant]
+            params = self.sampling(variant, max((ex.output for ex in vjobs), key=words))
+            convs = [[{"role": "user", "content": self.prompts[variant].render(
+                instruction=ex.instruction, output=ex.output,
+                max_words=self.cfg.brief_max_words)}] for ex in vjobs]
+            answers = self.llm.chat(convs, params)
+            for ex, samples in zip(vjobs, answers):
+                out.append(self.candidate(ex, variant, samples[0] if samples else "", params))
+        return out
+
+    def check(self, variant: str, source: str, text: str) -> str | None:
+        """Why a variant is unusable, or None."""
+        if not text:
+            return EMPTY
+        if normalized(text) == normalized(source):
+            return COPY
+        if variant == "brief" and words(text) > self.cfg.brief_max_words:
+            return f"too_long:{words(text)}"
+        if variant == "bulleted" and len(_BULLET.findall(text)) < 2:
+            return "not_bulleted"
+        return lost_fact(source, text)
+
+    def candidate(self, ex: Example, variant: str, raw: str, params: Sampling) -> Candidate:
+        text = clean_variant(raw)
+        reason = self.check(variant, ex.output, text)
+        return Candidate(
+            source_id=ex.id, method=NAME, index=VARIANTS.index(variant),
+            row=ex.replaced(output=text), field="output", text=text, source_text=ex.output,
+            params={"variant": variant, "template": self.prompts[variant].id,
+                    "sampling": params.describe(), "brief_max_words": self.cfg.brief_max_words},
+            model=self.llm.describe(), seed=self.ctx.seed, reason=reason,
+            raw=raw if reason else None,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {"variants": list(self.cfg.variants), "brief_max_words": self.cfg.brief_max_words,
+                "min_output_words": self.cfg.min_output_words, "model": self.llm.describe(),
+                "templates": {v: p.id for v, p in self.prompts.items()}}
+
+
+def load_prompts(variants: Sequence[str], prompt_dir: Path | None) -> dict[str, Prompt]:
+    """outputs_<variant>.txt, or <variant>.txt / outputs_<variant>.txt from `prompt_dir`."""
+    prompts = {}
+    for v in variants:
+        override = None
+        if prompt_dir is not None:
+            for name in (f"{v}.txt", f"outputs_{v}.txt"):
+                if (Path(prompt_dir) / name).is_file():
+                    override = Path(prompt_dir) / name
+                    break
+        prompts[v] = load_prompt(f"outputs_{v}", override)
+    return prompts
+
+
+def create(ctx: Context) -> OutputsAugmenter:
+    """The outputs augmenter; raises ModelError when the LLM is not installed."""
+    llm = get_llm(ctx)
+    return OutputsAugmenter(ctx, llm, load_prompts(ctx.config.outputs.variants,
+                                                    ctx.config.outputs.prompt_dir))
