@@ -8,6 +8,7 @@ row or a reasoned reject, and the run fails loudly if that accounting does not h
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -26,6 +27,7 @@ import numpy as np
 from local_augment import __version__
 from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Augmenter, Context
+from local_augment.cache import ModelCache
 from local_augment.config import Config
 from local_augment.errors import BadRow, UserError
 from local_augment.executors import Executor, ShardWork, get_executor
@@ -120,7 +122,25 @@ def iter_shards(
         yield f"{n:06d}", examples, bad
 
 
-def run(
+def run(cfg: Config, input_path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+        **kwargs: Any) -> RunResult:
+    """Augment one dataset into `output_dir`; see the module docstring.
+
+    A full disk (or quota, or file-size limit) is a clear error: finished shards stay in
+    `<output>/.work/` and rerunning the same command resumes from them.
+    """
+    try:
+        return _run(cfg, input_path, output_dir, **kwargs)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise UserError(
+                f"{output_dir}: cannot write ({exc.strerror}); free some space and rerun the same "
+                "command: finished shards are kept and will not be redone"
+            ) from None
+        raise
+
+
+def _run(
     cfg: Config,
     input_path: str | os.PathLike[str],
     output_dir: str | os.PathLike[str],
@@ -133,7 +153,6 @@ def run(
     progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> RunResult:
-    """Augment one dataset into `output_dir`; see the module docstring."""
     progress = progress or _noop
     t_start = time.perf_counter()
     input_path = Path(input_path)
@@ -144,7 +163,10 @@ def run(
     manifest = load_manifest(cfg.run.models_dir)
     explicit = methods is not None
     methods = list(methods) if methods is not None else list(cfg.methods)
-    ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed)
+    ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed,
+                  cache=ModelCache(output_dir / ".work" / "model_cache.sqlite"))
+    if fresh:
+        ctx.cache.clear()
     augmenters, notices = build_augmenters(ctx, methods, explicit=explicit)
     for note in notices:
         progress(f"notice: {note}", 0, None)
@@ -180,6 +202,7 @@ def run(
         for engine in ctx.shared.values():
             if hasattr(engine, "unload"):
                 engine.unload()
+        ctx.cache.close()
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
                     progress)
     report["methods"] = [a.name for a in augmenters]

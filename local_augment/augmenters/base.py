@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_augment.cache import ModelCache
 from local_augment.config import Config
 from local_augment.models import Manifest
 from local_augment.records import Candidate, Example
@@ -18,12 +19,14 @@ class Context:
 
     `shared` holds engines used by several methods (one LLM for paraphrase, outputs and
     refusals), created on first use and unloaded by the pipeline at the end of the run.
+    `cache` holds model outputs by (model checksum, params, text): engines call `cache.map`.
     """
 
     config: Config
     manifest: Manifest
     seed: int
     shared: dict[str, Any] = field(default_factory=dict)
+    cache: ModelCache = field(default_factory=lambda: ModelCache(None))
 
 
 class Augmenter:
