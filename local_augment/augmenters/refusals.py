@@ -161,7 +161,8 @@ def create(ctx: Context) -> RefusalAugmenter | None:
                 "or set refusals.mode to llm (or auto) to have the LLM write them"
             )
         try:
-            ctx.manifest.require(ctx.config.llm.model, "llm")
+            if ctx.config.llm.engine == "vllm":  # a server brings its own model
+                ctx.manifest.require(ctx.config.llm.model, "llm")
         except ModelError as exc:
             raise UserError(
                 f"{cfg.cases}: cases on lines {lines} lack a reason or an alternative and the LLM "
