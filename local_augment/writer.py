@@ -24,7 +24,7 @@ from local_augment.formats import (
 from local_augment.records import PROVENANCE_KEY, Candidate
 from local_augment.shards import ShardStore
 
-HIST_BINS = np.linspace(-0.2, 1.0, 61)
+HIST_BINS = np.linspace(0.4, 1.0, 61)  # below 0.4 counts in the first bin
 RATIO_BINS = np.linspace(0.0, 4.0, 41)
 
 
@@ -46,7 +46,7 @@ class Tally:
         if "similarity" not in c.scores:
             return
         h = self.sim_hist.setdefault(c.method, np.zeros(len(HIST_BINS) - 1, dtype=np.int64))
-        h += np.histogram([np.clip(c.scores["similarity"], -0.2, 1.0)], HIST_BINS)[0]
+        h += np.histogram([np.clip(c.scores["similarity"], 0.4, 1.0)], HIST_BINS)[0]
         r = self.ratio_hist.setdefault(c.method, np.zeros(len(RATIO_BINS) - 1, dtype=np.int64))
         r += np.histogram([min(c.scores["length_ratio"], 3.999)], RATIO_BINS)[0]
 

@@ -40,6 +40,7 @@ def score_candidates(
     """
     reasons: list[str | None] = []
     windows: dict[str, dict[str, float]] = {}
+    sims = np.clip(sims, -1.0, 1.0)  # float noise: a copy can score 1.0000001
     for cand, sim in zip(candidates, sims, strict=True):
         win = windows.setdefault(cand.method, qc.window(cand.method))
         ratio = length_ratio(cand.text, cand.source_text)
