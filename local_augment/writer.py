@@ -46,9 +46,15 @@ class Tally:
         if "similarity" not in c.scores:
             return
         h = self.sim_hist.setdefault(c.method, np.zeros(len(HIST_BINS) - 1, dtype=np.int64))
-        h += np.histogram([np.clip(c.scores["similarity"], 0.4, 1.0)], HIST_BINS)[0]
+        h[_bin(c.scores["similarity"], HIST_BINS)] += 1
         r = self.ratio_hist.setdefault(c.method, np.zeros(len(RATIO_BINS) - 1, dtype=np.int64))
-        r += np.histogram([min(c.scores["length_ratio"], 3.999)], RATIO_BINS)[0]
+        r[_bin(c.scores["length_ratio"], RATIO_BINS)] += 1
+
+
+def _bin(value: float, edges: np.ndarray) -> int:
+    """The bin of `value` among equal-width `edges`; values outside go to the end bins."""
+    width = (edges[-1] - edges[0]) / (len(edges) - 1)
+    return int(min(max((value - edges[0]) // width, 0), len(edges) - 2))
 
 
 def _variant_row(c: Candidate, source_row: dict[str, Any] | None, provenance: bool) -> dict:
