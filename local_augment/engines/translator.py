@@ -40,12 +40,13 @@ class Decode:
     max_length: int = 256
     batch_size: int = 64
     seed: int = 0
+    min_length: int = 0  # benchmarks force a fixed output length with min_length == max_length
 
     def params(self, n: int) -> dict[str, Any]:
         """The settings that shape the output, for provenance."""
         out: dict[str, Any] = {"decoding": self.decoding, "n": n, "max_length": self.max_length}
-        if self.decoding == "beam":
-            out["beam_size"] = max(self.beam_size, n)
+        if self.decoding == "beam" or n > 1 and self.decoding == "greedy":
+            out["beam_size"] = max(self.beam_size, n)  # greedy with n > 1: the n best beams
         elif self.decoding == "sample":
             out["temperature"] = self.temperature
         return out
@@ -151,6 +152,8 @@ class TransformersTranslator(Translator):
             pad_token_id=cfg.pad_token_id, decoder_start_token_id=cfg.decoder_start_token_id,
             bad_words_ids=[[cfg.pad_token_id]],
         )
+        if d.min_length:
+            common["min_new_tokens"] = d.min_length
         if d.decoding == "sample":
             return GenerationConfig(do_sample=True, num_beams=1, temperature=d.temperature,
                                     top_k=0, top_p=1.0, **common)
@@ -227,7 +230,7 @@ class CT2Translator(Translator):
         d = self.decode
         opts: dict[str, Any] = dict(
             max_batch_size=d.batch_size, batch_type="examples", max_decoding_length=d.max_length,
-            num_hypotheses=n, return_scores=False,
+            num_hypotheses=n, return_scores=False, min_decoding_length=max(d.min_length, 1),
         )
         if d.decoding == "sample":
             opts.update(beam_size=1, sampling_topk=0, sampling_temperature=d.temperature)

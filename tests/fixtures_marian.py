@@ -1,0 +1,39 @@
+"""Tiny real MarianMT models (en<->de, en<->fr, with CTranslate2 conversions), built once per run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_tiny_marian", ROOT / "scripts" / "build_tiny_marian.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("build_tiny_marian", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def tiny_marian_dir(tmp_path_factory) -> Path:
+    """A models/ folder with tiny translators and the real embedder listed at its real path."""
+    out = tmp_path_factory.mktemp("tiny_marian") / "models"
+    embedder = ROOT / "models" / "all-minilm-l6-v2"
+    return _builder().build(out, embedder=embedder if embedder.is_dir() else None)
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest(tiny_marian_dir):
+    from local_augment.models import load_manifest
+
+    return load_manifest(tiny_marian_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_builder():
+    return _builder()
