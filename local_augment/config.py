@@ -58,6 +58,14 @@ class BacktranslationConfig(Section):
     batch_size: int = Field(64, ge=1, le=4096)
     max_length: int = Field(256, ge=8, le=1024, description="max tokens per translation")
     device: str = "auto"
+    compute_type: str = Field(
+        "auto", description="ctranslate2 compute type; auto: int8 on CPU, int8_float16 on GPU"
+    )
+    threads: int = Field(0, ge=0, le=256, description="ctranslate2 CPU threads; 0: all cores")
+    max_length_ratio: float = Field(
+        3.0, gt=1, description="output/source length (chars) above this: length_explosion"
+    )
+    split_lines: bool = Field(True, description="translate line by line, keeping line breaks")
 
 
 class LLMConfig(Section):
@@ -140,7 +148,7 @@ class QCConfig(Section):
 
 class DedupConfig(Section):
     threshold: float = Field(0.98, gt=0, le=1, description="cosine at or above: near-duplicate")
-    exact_max: int = Field(200_000, ge=1, description="above this many vectors, use an IVF index")
+    exact_max: int = Field(50_000, ge=1, description="above this many vectors, use an IVF index")
     nprobe: int = Field(16, ge=1, le=4096)
 
 
