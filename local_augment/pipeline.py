@@ -206,6 +206,7 @@ def _run(
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
                     progress)
     report["methods"] = [a.name for a in augmenters]
+    report["model_cache"] = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
     report["notices"] = notices
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
     from local_augment.report import write_report

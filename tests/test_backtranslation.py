@@ -242,3 +242,25 @@ def test_end_to_end_through_pipeline(tiny_marian_dir, tmp_path):
         assert r.get("row", r)["output"] == "An answer."  # outputs are never translated
     assert all(r["reason"] for r in rejected)
     assert res.report["counts"]["originals"] == len(texts)
+
+
+def test_rerun_with_other_qc_reuses_cached_translations(tiny_marian_dir, tmp_path):
+    """A changed QC window redoes the shards but not the model calls (model-output cache)."""
+    import json
+
+    from local_augment import pipeline
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"instruction": t, "output": "An answer."}) + "\n"
+                            for t in ["Explain the code.", "List three reasons why."]))
+    cfg = Config()
+    cfg.run.models_dir = tiny_marian_dir
+    cfg.backtranslation.max_length = 12
+    first = pipeline.run(cfg, data, tmp_path / "out", methods=["backtranslation"])
+    assert first.report["model_cache"]["misses"] > 0
+    cfg.qc.similarity_min = 0.1
+    second = pipeline.run(cfg, data, tmp_path / "out", methods=["backtranslation"])
+    assert second.report["model_cache"] == {"hits": first.report["model_cache"]["misses"],
+                                            "misses": 0}
+    third = pipeline.run(cfg, data, tmp_path / "out", methods=["backtranslation"], fresh=True)
+    assert third.report["model_cache"]["hits"] == 0

@@ -18,6 +18,7 @@ from typing import Any
 
 from local_augment.augmenters import spans
 from local_augment.augmenters.base import Augmenter, Context
+from local_augment.cache import ModelCache
 from local_augment.config import BacktranslationConfig
 from local_augment.engines.translator import Decode, Translator, open_translator
 from local_augment.errors import ModelError
@@ -96,7 +97,7 @@ def open_pivot(ctx: Context, lang: str) -> Pivot:
 def create(ctx: Context) -> Augmenter:
     cfg = ctx.config.backtranslation
     pivots = [open_pivot(ctx, lang) for lang in dict.fromkeys(cfg.pivots)]
-    return Backtranslation(cfg, pivots, seed=ctx.seed)
+    return Backtranslation(cfg, pivots, seed=ctx.seed, cache=ctx.cache)
 
 
 # -- degenerate outputs -------------------------------------------------------------------------
@@ -161,7 +162,8 @@ class Backtranslation(Augmenter):
 
     name = "backtranslation"
 
-    def __init__(self, cfg: BacktranslationConfig, pivots: Sequence[Pivot], *, seed: int = 0) -> None:
+    def __init__(self, cfg: BacktranslationConfig, pivots: Sequence[Pivot], *, seed: int = 0,
+                 cache: ModelCache | None = None) -> None:
         if not pivots:
             raise ValueError("backtranslation needs at least one pivot")
         self.cfg = cfg
@@ -169,6 +171,14 @@ class Backtranslation(Augmenter):
         self.seed = seed
         self.n = cfg.n
         self.fields = list(dict.fromkeys(cfg.fields))
+        self.cache = cache or ModelCache(None)
+
+    def _translate(self, translator: Translator, info: dict[str, Any], texts: list[str],
+                   n: int) -> list[list[str]]:
+        """Translations of `texts`, from the model-output cache where already made."""
+        key = f"{info.get('name')}:{info.get('checksum')}:{translator.engine}"
+        params = translator.decode.params(n)
+        return self.cache.map(key, params, texts, lambda todo: translator.translate(todo, n=n))
 
     def load(self) -> None:
         for p in self.pivots:
@@ -230,8 +240,8 @@ class Backtranslation(Augmenter):
         n = self.n
         results: list[tuple[list[str], list[list[str]]]] = []
         for pivot in self.pivots:
-            there = [h[0] for h in pivot.forward.translate(segments, n=1)]
-            results.append((there, pivot.backward.translate(there, n=n)))
+            there = [h[0] for h in self._translate(pivot.forward, pivot.forward_info, segments, 1)]
+            results.append((there, self._translate(pivot.backward, pivot.backward_info, there, n)))
             log.debug("pivot %s: %d segments", pivot.lang, len(segments))
         out: list[Candidate] = []
         for item in items:
