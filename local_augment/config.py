@@ -148,8 +148,8 @@ class QCConfig(Section):
 
 class DedupConfig(Section):
     threshold: float = Field(0.98, gt=0, le=1, description="cosine at or above: near-duplicate")
-    exact_max: int = Field(50_000, ge=1, description="above this many vectors, use an IVF index")
-    nprobe: int = Field(16, ge=1, le=4096)
+    exact_max: int = Field(20_000, ge=1, description="above this many vectors, use an IVF index")
+    nprobe: int = Field(4, ge=1, le=4096)
 
 
 class MixConfig(Section):
