@@ -63,7 +63,7 @@ def facts(text: str) -> list[tuple[str, str]]:
 
 
 def lost_fact(original: str, variant: str) -> str | None:
-    """The first fact of `original` missing from `variant`, as `kind:value`, or None."""
+    """The first fact of `original` missing from `variant` as `lost_fact:<kind>:<value>`, or None."""
     plain = _squash(variant)
     folded = plain.casefold()
     numbers = {n.replace(",", "") for n in _NUMBER.findall(variant)}
@@ -75,7 +75,7 @@ def lost_fact(original: str, variant: str) -> str | None:
         else:
             ok = value.casefold() in folded
         if not ok:
-            return f"{kind}:{value[:60]}"
+            return f"lost_fact:{kind}:{value[:60]}"
     return None
 
 
@@ -120,7 +120,7 @@ class OutputsAugmenter(Augmenter):
                 instruction=ex.instruction, output=ex.output,
                 max_words=self.cfg.brief_max_words)}] for ex in vjobs]
             answers = self.llm.chat(convs, params)
-            for ex, samples in zip(vjobs, answers):
+            for ex, samples in zip(vjobs, answers, strict=True):
                 out.append(self.candidate(ex, variant, samples[0] if samples else "", params))
         return out
 

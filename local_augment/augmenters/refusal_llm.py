@@ -1,0 +1,79 @@
+"""LLM mode of refusals: write the missing `reason` / `alternative` of refusal cases.
+
+All cases that need it go to the LLM in one `chat` call. A case whose answer can't be used keeps
+`error` (a reject reason such as `unparseable_llm_output`) and `raw` (the answer) for the
+refusals augmenter to reject with.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from local_augment.engines.llm import Sampling, extract_json, get_llm, load_prompt
+
+log = logging.getLogger("local_augment.refusal_llm")
+
+FIELDS = ("reason", "alternative")
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {f: {"type": "string", "minLength": 1} for f in FIELDS},
+    "required": list(FIELDS),
+}
+_LABELLED = re.compile(r"^\W*(reason|alternative)\W*\s*[:=-]\s*(.+?)\s*$", re.I | re.M)
+
+
+def parse_answer(text: str) -> dict[str, str] | None:
+    """{"reason", "alternative"} from JSON or "Reason: …" lines; None when either is missing."""
+    found: dict[str, str] = {}
+    value = extract_json(text or "")
+    if isinstance(value, dict):
+        for f in FIELDS:
+            v = value.get(f)
+            if isinstance(v, str) and v.strip():
+                found[f] = v.strip()
+    if len(found) < len(FIELDS):
+        for key, v in _LABELLED.findall(text or ""):
+            found.setdefault(key.lower(), v.strip().strip('",').strip())
+    return found if all(found.get(f) for f in FIELDS) else None
+
+
+def _missing(case: dict[str, Any]) -> bool:
+    return any(not str(case.get(f) or "").strip() for f in FIELDS)
+
+
+def fill_missing(cases: list[dict], ctx: Any) -> list[dict]:
+    """Copies of `cases` with reason and alternative filled in by the LLM where they were missing.
+
+    Given values are kept. A filled case gains `_generated: True` and `llm` (model, template,
+    sampling, seed); one that failed gains `error` (`empty_output` / `unparseable_llm_output`)
+    and `raw`.
+    """
+    out = [dict(c) for c in cases]
+    todo = [c for c in out if _missing(c)]
+    if not todo:
+        return out
+    llm = get_llm(ctx)
+    prompt = load_prompt("refusal")
+    params = Sampling.from_config(ctx.config.llm, n=1, json_schema=SCHEMA,
+                                  max_tokens=min(ctx.config.llm.max_tokens, 160))
+    convs = [[{"role": "user", "content": prompt.render(instruction=c.get("instruction", ""))}]
+             for c in todo]
+    answers = llm.chat(convs, params)
+    model = llm.describe()
+    for case, samples in zip(todo, answers, strict=True):
+        raw = samples[0] if samples else ""
+        parsed = parse_answer(raw)
+        if parsed is None:
+            case["error"] = "empty_output" if not raw.strip() else "unparseable_llm_output"
+            case["raw"] = raw
+            continue
+        for f in FIELDS:
+            if not str(case.get(f) or "").strip():
+                case[f] = parsed[f]
+        case["_generated"] = True
+        case["llm"] = {"model": model, "template": prompt.id, "sampling": params.describe(),
+                       "seed": ctx.seed}
+    log.info("refusals: LLM filled %d of %d cases", sum("error" not in c for c in todo), len(todo))
+    return out

@@ -1,0 +1,237 @@
+"""Paraphrase throughput: our augmenter vs bare `vllm.LLM.chat`, and vs one request per sample.
+
+    python scripts/bench_llm.py [--quick] [--n-prompts 64] [--sequential 8]
+
+1. bare:   `vllm.LLM.chat` over the augmenter's own conversations, same SamplingParams.
+2. ours:   ParaphraseAugmenter.generate on the same examples, sharing that LLM (target >= 90 %).
+3. server one-by-one: the same prompts against a vLLM OpenAI server, one request in flight at a
+   time (Data-Juicer's pattern), on a subset (target: ours >= 5x faster).
+4. server engine: our ServerEngine (many requests in flight) on the same server, for reference.
+Output tokens are counted with the model's tokenizer on the returned texts, the same way for all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("VLLM_CACHE_ROOT", str(ROOT / ".cache" / "vllm"))
+
+
+def load_examples(k: int):
+    from local_augment.records import Example
+
+    rows = []
+    for name in ("train.jsonl", "chat.jsonl"):
+        path = ROOT / "examples" / name
+        if path.is_file():
+            rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    out = []
+    for i in range(k):
+        row = dict(rows[i % len(rows)])
+        layout = "messages" if "messages" in row else "alpaca"
+        out.append(Example(id=f"b{i}", line=i + 1, layout=layout, row=row))
+    return out
+
+
+def count_tokens(tokenizer, answers) -> int:
+    return sum(len(tokenizer.encode(t, add_special_tokens=False)) for a in answers for t in a)
+
+
+def timed(label: str, fn, tokenizer, n_items) -> dict:
+    t0 = time.perf_counter()
+    answers, paraphrases = fn()
+    dt = time.perf_counter() - t0
+    toks = count_tokens(tokenizer, answers)
+    return {"mode": label, "prompts": n_items, "seconds": dt, "out_tok_s": toks / dt,
+            "paraphrases_s": paraphrases / dt, "prompts_s": n_items / dt}
+
+
+def bench_in_process(args, ctx, examples) -> tuple[list[dict], dict]:
+    from local_augment.engines.llm import get_llm
+
+    engine = get_llm(ctx)
+    t0 = time.perf_counter()
+    engine.load()
+    load_s = time.perf_counter() - t0
+    try:
+        return _in_process(engine, ctx, examples, load_s)
+    finally:
+        engine.unload()
+        ctx.shared.clear()
+
+
+def _in_process(engine, ctx, examples, load_s: float) -> tuple[list[dict], dict]:
+    from local_augment.augmenters.paraphrase import create
+    from local_augment.engines.llm import parse_list
+    aug = create(ctx)
+    tokenizer = engine._llm.get_tokenizer()
+    params = aug.sampling(examples)
+    convs = [aug.conversation(ex) for ex in examples]
+    sp = engine.sampling_params(params)
+    engine._llm.chat(convs[:4], sp, use_tqdm=False)  # warm-up
+
+    def bare():
+        outs = engine._llm.chat(convs, sp, use_tqdm=False)
+        answers = [[o.text for o in r.outputs] for r in outs]
+        return answers, sum(len(parse_list(t) or []) for a in answers for t in a)
+
+    seen: list = []
+    chat = engine.chat
+
+    def keep_answers(conversations, p):  # the augmenter's own answers, for the token count
+        answers = chat(conversations, p)
+        seen.extend(answers)
+        return answers
+
+    def ours():
+        engine.chat = keep_answers
+        cands = aug.generate(examples)
+        engine.chat = chat
+        return seen, sum(c.reason is None for c in cands)
+
+    rows = []
+    for label, fn in (("bare vllm.LLM.chat", bare), ("ours (augmenter, in-process)", ours)):
+        rows.append(timed(label, fn, tokenizer, len(examples)))
+        print_row(rows[-1])
+    return rows, {"load_s": load_s, "tokenizer": tokenizer, "convs": convs, "params": params}
+
+
+def bench_server(args, ctx, examples, info) -> list[dict]:
+    import subprocess
+
+    import openai
+
+    from local_augment.engines.llm import (
+        ServerEngine,
+        configure_common_env,
+        configure_cpu_env,
+        parse_list,
+    )
+    from tests.fixtures_llm import SERVED, free_port, server_command, stop_process_group, wait_http
+
+    configure_common_env()
+    configure_cpu_env()
+    port = free_port()
+    _, path = ctx.manifest.require(ctx.config.llm.model, "llm")
+    log = open(ROOT / ".cache" / "bench_llm_server.log", "wb")
+    proc = subprocess.Popen(server_command(path, port), cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    rows = []
+    try:
+        t0 = time.perf_counter()
+        wait_http(base + "/models", proc)
+        print(f"server up in {time.perf_counter() - t0:.1f} s", flush=True)
+        params = info["params"]
+        k = args.sequential
+        client = openai.OpenAI(base_url=base, api_key="EMPTY", max_retries=0, timeout=300)
+        schema = params.json_schema
+        convs = info["convs"]
+
+        def one_by_one():
+            answers = []
+            for conv in convs[:k]:
+                r = client.chat.completions.create(
+                    model=SERVED, messages=conv, max_tokens=params.max_tokens,
+                    temperature=params.temperature, extra_body={"top_k": params.top_k},
+                    response_format={"type": "json_schema",
+                                     "json_schema": {"name": "a", "schema": schema}})
+                answers.append([r.choices[0].message.content or ""])
+            return answers, sum(len(parse_list(a[0]) or []) for a in answers)
+
+        rows.append(timed("server, one request per sample", one_by_one, info["tokenizer"], k))
+        print_row(rows[-1])
+        cfg = ctx.config.llm.model_copy(update={"engine": "server", "base_url": base,
+                                                "served_model": SERVED})
+        eng = ServerEngine(cfg, {"name": SERVED}).load()
+
+        def many():
+            answers = eng.chat(convs, params)
+            return answers, sum(len(parse_list(a[0]) or []) for a in answers)
+
+        rows.append(timed(f"server, ServerEngine x{cfg.max_concurrency} in flight", many,
+                          info["tokenizer"], len(convs)))
+        print_row(rows[-1])
+        eng.unload()
+    finally:
+        stop_process_group(proc)
+        log.close()
+    return rows
+
+
+HEADER = f"{'mode':40} {'prompts':>7} {'seconds':>8} {'out tok/s':>10} {'para/s':>8} {'prompts/s':>9}"
+
+
+def print_row(r: dict) -> None:
+    print(f"{r['mode']:40} {r['prompts']:7d} {r['seconds']:8.1f} {r['out_tok_s']:10.1f} "
+          f"{r['paraphrases_s']:8.2f} {r['prompts_s']:9.2f}", flush=True)
+
+
+def server_inputs(ctx, examples) -> dict:
+    """The augmenter's conversations and sampling, without starting vLLM in-process."""
+    from transformers import AutoTokenizer
+
+    from local_augment.augmenters.paraphrase import create
+
+    aug = create(ctx)
+    _, path = ctx.manifest.require(ctx.config.llm.model, "llm")
+    return {"load_s": float("nan"), "tokenizer": AutoTokenizer.from_pretrained(str(path)),
+            "convs": [aug.conversation(ex) for ex in examples], "params": aug.sampling(examples)}
+
+
+def print_table(rows: list[dict], load_s: float) -> None:
+    print(f"\nvLLM in-process load: {load_s:.1f} s")
+    print(HEADER)
+    for r in rows:
+        print_row(r)
+    if len(rows) < 2 or "one request" in rows[0]["mode"]:
+        return
+    bare, ours = rows[0], rows[1]
+    print(f"\nours / bare vllm.LLM.chat (prompts/s): {ours['prompts_s'] / bare['prompts_s']:.2f}"
+          "  (target >= 0.90)")
+    seq = next((r for r in rows if "one request" in r["mode"]), None)
+    if seq:
+        print(f"ours / one request per sample (prompts/s): "
+              f"{ours['prompts_s'] / seq['prompts_s']:.1f}x  (target >= 5x)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="24 prompts, 4 sent one by one")
+    ap.add_argument("--n-prompts", type=int, default=64)
+    ap.add_argument("--sequential", type=int, default=8, help="prompts sent one by one")
+    ap.add_argument("--no-server", action="store_true", help="skip the server comparisons")
+    ap.add_argument("--server-only", action="store_true", help="only the server comparisons")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n_prompts, args.sequential = 24, 4
+
+    from local_augment.augmenters.base import Context
+    from local_augment.config import Config
+    from local_augment.models import load_manifest
+
+    cfg = Config()
+    ctx = Context(config=cfg, manifest=load_manifest(ROOT / "models"), seed=0)
+    examples = load_examples(args.n_prompts)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop vLLM
+    print(HEADER, flush=True)
+    if args.server_only:
+        rows, info = [], server_inputs(ctx, examples)
+    else:
+        rows, info = bench_in_process(args, ctx, examples)
+    if not args.no_server:
+        rows += bench_server(args, ctx, examples, info)
+    print_table(rows, info["load_s"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
