@@ -433,8 +433,36 @@ def get_llm(ctx: Any) -> LLMEngine:
     engine = ctx.shared.get("llm")
     if engine is None:
         engine = create_engine(ctx.config.llm, ctx.manifest, ctx.seed)
+        cache = getattr(ctx, "cache", None)
+        if cache is not None:
+            engine = CachedLLM(engine, cache)
         ctx.shared["llm"] = engine
     return engine
+
+
+class CachedLLM:
+    """An engine whose answers go through the run's model-output cache.
+
+    Keyed by (model checksum + engine, sampling params + schema + seed, conversation): a resumed
+    or re-scored run asks the model only for conversations it has not answered yet, and never
+    loads the model when every answer is cached.
+    """
+
+    def __init__(self, engine: LLMEngine, cache: Any) -> None:
+        self.engine = engine
+        self.cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def chat(self, conversations: Sequence[list[dict]], params: Sampling) -> list[list[str]]:
+        info = self.engine.describe()
+        key = f"{info.get('name')}:{info.get('checksum')}:{info.get('engine')}"
+        settings = {**asdict(params), "seed": self.engine.seed}
+        texts = [json.dumps(c, sort_keys=True, ensure_ascii=False) for c in conversations]
+        by_text = dict(zip(texts, conversations, strict=True))
+        return self.cache.map(key, settings, texts,
+                              lambda todo: self.engine.chat([by_text[t] for t in todo], params))
 
 
 # --------------------------------------------------------------------------- prompts and answers
