@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REQUIRED = ["bench_qc", "bench_dedup"]
-OPTIONAL = ["bench_backtranslation", "bench_llm", "bench_ray"]
+OPTIONAL = ["bench_backtranslation", "bench_llm", "bench_ray", "bench_memory"]
 
 
 def main(argv: list[str] | None = None) -> int:
