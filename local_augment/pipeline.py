@@ -82,7 +82,7 @@ def count_rows(path: Path, container: str) -> int | None:
             while block := fh.read(1 << 22):
                 n += block.count(b"\n")
         return n
-    except OSError:
+    except Exception:  # noqa: BLE001 - unreadable input: read_examples says why, clearly
         return None
 
 
@@ -157,9 +157,11 @@ def _run(
     t_start = time.perf_counter()
     input_path = Path(input_path)
     output_dir = prepare_output_dir(Path(output_dir))
-    container = container_of(input_path, fmt)
+    if input_path.is_dir():
+        raise UserError(f"{input_path}: is a directory; pass a .jsonl or .parquet file")
     if not input_path.is_file():
         raise UserError(f"{input_path}: no such file")
+    container = container_of(input_path, fmt)
     manifest = load_manifest(cfg.run.models_dir)
     explicit = methods is not None
     methods = list(methods) if methods is not None else list(cfg.methods)
@@ -221,35 +223,27 @@ def finish(
 ) -> dict[str, Any]:
     """The global steps over every shard: near-duplicates, the mix, then the output files."""
     t0 = time.perf_counter()
-    ids: list[str] = []
-    vecs: list[np.ndarray] = []
-    protected: list[bool] = []
+    orig_ids: list[str] = []
+    cand_ids: list[str] = []
     picks: dict[str, Pick] = {}
-    n_orig = 0
-    cand_rows: list[tuple[str, int]] = []
+    live_by_key: dict[str, list[int]] = {}
     for key in keys:
-        shard = store.load(key)
-        n_orig += len(shard.originals)
-        ids.extend(o["id"] for o in shard.originals)
-        protected.extend([True] * len(shard.originals))
-        if len(shard.originals):
-            vecs.append(shard.orig_vecs)
-        live = [j for j, c in enumerate(shard.candidates) if c.reason is None]
+        shard = store.load(key, vectors=False)
+        orig_ids.extend(o["id"] for o in shard.originals)
+        live = live_by_key[key] = [j for j, c in enumerate(shard.candidates) if c.reason is None]
         for j in live:
             c = shard.candidates[j]
-            cand_rows.append((key, j))
+            cand_ids.append(c.id)
             picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
-        if live:
-            vecs.append(shard.cand_vecs[live])
-    n_live = len(cand_rows)
-    ids.extend(picks)
-    protected.extend([False] * n_live)
+    n_orig = len(orig_ids)
+    ids = orig_ids + cand_ids  # originals first: candidates are checked against all of them
+    protected = np.arange(len(ids)) < n_orig
     verdicts: dict[str, str] = {}
     dedup_info: dict[str, Any] = {"index": "empty", "original_pairs": 0}
     if ids:
-        matrix = np.concatenate([v.astype(np.float32) for v in vecs if len(v)])
+        matrix = gather_vectors(store, keys, live_by_key, n_orig, len(cand_ids))
         result = find_near_duplicates(
-            matrix, np.array(protected), cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
+            matrix, protected, cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
             nprobe=cfg.dedup.nprobe, seed=cfg.run.seed)
         dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
         for i in np.nonzero(result.duplicate_of >= 0)[0]:
@@ -273,6 +267,33 @@ def finish(
     report["qc_window"] = {m: cfg.qc.window(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
+
+
+def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, list[int]],
+                   n_orig: int, n_cand: int) -> np.ndarray:
+    """One float32 matrix, originals then live candidates in shard order, filled shard by shard.
+
+    Peak memory is this matrix (4 bytes × dim per row) plus one shard's float16 vectors.
+    """
+    matrix: np.ndarray | None = None
+    o = c = 0
+    for key in keys:
+        orig, cand = store.vectors(key)
+        live = live_by_key[key]
+        for block in (orig, cand):
+            if matrix is None and block.ndim == 2 and block.shape[0] and block.shape[1]:
+                matrix = np.empty((n_orig + n_cand, block.shape[1]), dtype=np.float32)
+        if matrix is None:
+            continue
+        if len(orig):
+            matrix[o:o + len(orig)] = orig
+            o += len(orig)
+        if live:
+            matrix[n_orig + c:n_orig + c + len(live)] = cand[live]
+            c += len(live)
+    if matrix is None or (o, c) != (n_orig, n_cand):
+        raise RuntimeError(f"shard vectors do not match their rows ({o}/{n_orig}, {c}/{n_cand})")
+    return matrix
 
 
 def clean_work_dir(output_dir: Path) -> None:

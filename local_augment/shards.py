@@ -78,6 +78,11 @@ class ShardStore:
                 result.orig_vecs, result.cand_vecs = z["orig"], z["cand"]
         return result
 
+    def vectors(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """(original row vectors, candidate row vectors) of one shard, float16."""
+        with np.load(self.dir / f"{key}.npz") as z:
+            return z["orig"], z["cand"]
+
     def clear(self) -> None:
         for p in self.dir.iterdir():
             p.unlink()
