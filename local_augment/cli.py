@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,7 @@ class BarProgress:
 
         bar = self.bars.get(stage)
         if bar is None:
+            self.close()  # a new stage: the earlier bars are finished
             bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr,
                                           leave=True, dynamic_ncols=True)
         if total is not None and bar.total != total:
@@ -66,6 +68,7 @@ class BarProgress:
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
+        self.bars = {}
 
 
 @click.group()
@@ -76,6 +79,7 @@ def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # engine processes log on their own
         for noisy in ("vllm", "transformers", "sentence_transformers", "httpx", "urllib3"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
@@ -106,6 +110,11 @@ def augment(input_path: Path, output_dir: Path, config_path: Path | None, method
 
     overrides = {"run.seed": seed} if seed is not None else {}
     cfg = load_config(config_path, overrides)
+    if quiet:  # transformers' own "Loading weights" bars too
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     bars = BarProgress(enabled=not quiet)
     try:
         result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),

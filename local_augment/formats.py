@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ FORMAT_CHOICES = ("alpaca", "messages", "parquet")
 MAX_LINE_BYTES = 8 * 1024 * 1024
 MAX_TEXT_CHARS = 200_000
 ROLES = ("system", "user", "assistant", "tool")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def container_of(path: Path, fmt: str | None) -> str:
@@ -154,11 +157,17 @@ def _parse_json(raw: bytes) -> tuple[Any, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"invalid UTF-8 at byte {exc.start}; re-encode the file as UTF-8"
     try:
-        return json.loads(text), None
+        row = json.loads(text)
     except RecursionError:
         return None, "JSON nested too deeply"
     except json.JSONDecodeError as exc:
         return None, f"malformed JSON ({exc.msg} at column {exc.colno})"
+    if _SURROGATE_ESCAPE.search(text):  # a \ud800-\udfff escape: fine in a pair, not alone
+        try:
+            json.dumps(row, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, "lone UTF-16 surrogate escape (\\ud800-\\udfff) in a string"
+    return row, None
 
 
 def read_examples(
@@ -174,6 +183,13 @@ def read_examples(
     layout = fmt if fmt in (ALPACA, MESSAGES) else None
     if path.stat().st_size == 0:
         raise UserError(f"{path}: the file is empty; nothing to augment")
+    if container == JSONL:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head.startswith(_UTF16_32_BOMS) or (len(head) == 4 and (head[1::2] == b"\0\0"
+                                                                  or head[0::2] == b"\0\0")):
+            raise UserError(f"{path}: the file is UTF-16 or UTF-32, not UTF-8; re-encode it "
+                            "(e.g. iconv -f UTF-16 -t UTF-8)")
     rows = _jsonl_rows(path) if container == JSONL else _parquet_rows(path)
     ids = _IdRegistry()
     any_row = False
