@@ -81,7 +81,8 @@ def test_dedup_keeps_first_and_never_drops_originals():
 
 def test_dedup_is_transitive_only_through_kept_rows():
     # a ~ b and b ~ c, but a !~ c: b goes, c stays (it duplicates nothing in the output)
-    a = np.array([1.0, 0.0]); c = np.array([np.cos(0.4), np.sin(0.4)])
+    a = np.array([1.0, 0.0])
+    c = np.array([np.cos(0.4), np.sin(0.4)])
     b = np.array([np.cos(0.2), np.sin(0.2)])
     vecs = np.stack([a, b, c]).astype(np.float32)
     res = find_near_duplicates(vecs, np.zeros(3, dtype=bool), 0.975)
@@ -93,8 +94,8 @@ def test_ivf_index_finds_the_same_pairs_as_exact():
     exact = neighbour_pairs(vecs, 0.98, exact_max=10**9)
     approx = neighbour_pairs(vecs, 0.98, exact_max=100, nprobe=8)
     assert exact[3] == "flat" and approx[3].startswith("ivf")
-    e = set(zip(exact[0].tolist(), exact[1].tolist()))
-    a = set(zip(approx[0].tolist(), approx[1].tolist()))
+    e = set(zip(exact[0].tolist(), exact[1].tolist(), strict=True))
+    a = set(zip(approx[0].tolist(), approx[1].tolist(), strict=True))
     assert a <= e and len(a) / len(e) >= 0.99
 
 

@@ -7,7 +7,12 @@ import re
 import pytest
 
 from local_augment.augmenters.base import Context
-from local_augment.augmenters.templates import TemplateAugmenter, load_template_sets, render, slots_for
+from local_augment.augmenters.templates import (
+    TemplateAugmenter,
+    load_template_sets,
+    render,
+    slots_for,
+)
 from local_augment.config import load_config
 from local_augment.errors import UserError
 from local_augment.records import Example
@@ -43,7 +48,7 @@ def _all_renderings(sets):
 
 
 def test_no_broken_grammar(sets):
-    for source, _form, out in _all_renderings(sets):
+    for _source, _form, out in _all_renderings(sets):
         assert not re.search(r"\b(can|could|would) you (how|what|why|who|where)\b", out, re.I), out
         assert "??" not in out and "?." not in out and ".." not in out, out
         assert out[0].isupper(), out
