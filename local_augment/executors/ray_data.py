@@ -450,6 +450,12 @@ class RayExecutor:
             return []
         augs = [a for a in work.augmenters if a.name in LLM_METHODS and hasattr(a, "llm")]
         if self.llm == "auto":
+            # ray.data.llm replicas on GPU clusters; on CPU-only clusters vLLM runs inside the
+            # shard actors (ray.data.llm's extra engine stage stalls small CPU hosts)
+            import ray
+
+            if not ray.cluster_resources().get("GPU", 0):
+                return []
             augs = [a for a in augs if hasattr(a.llm, "engine_kwargs")]  # in-process vLLM only
         return augs
 
