@@ -271,9 +271,10 @@ def finish(
 
 def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, list[int]],
                    n_orig: int, n_cand: int) -> np.ndarray:
-    """One float32 matrix, originals then live candidates in shard order, filled shard by shard.
+    """One float16 matrix, originals then live candidates in shard order, filled shard by shard.
 
-    Peak memory is this matrix (4 bytes × dim per row) plus one shard's float16 vectors.
+    Peak memory is this matrix (2 bytes × dim per row) plus one shard's vectors; the shards store
+    float16, so nothing is lost by keeping it.
     """
     matrix: np.ndarray | None = None
     o = c = 0
@@ -282,7 +283,7 @@ def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, li
         live = live_by_key[key]
         for block in (orig, cand):
             if matrix is None and block.ndim == 2 and block.shape[0] and block.shape[1]:
-                matrix = np.empty((n_orig + n_cand, block.shape[1]), dtype=np.float32)
+                matrix = np.empty((n_orig + n_cand, block.shape[1]), dtype=np.float16)
         if matrix is None:
             continue
         if len(orig):
