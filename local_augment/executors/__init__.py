@@ -12,7 +12,9 @@ from local_augment.executors.base import Executor, ShardsDone, ShardWork
 EXECUTORS = ("local", "ray")
 
 
-def get_executor(name: str = "local", address: str | None = None) -> Executor:
+def get_executor(name: str = "local", address: str | None = None, *, llm: str = "auto",
+                 llm_replicas: int = 1) -> Executor:
+    """`llm`, `llm_replicas`: how the Ray executor runs LLM methods (see `RayExecutor`)."""
     if name == "local":
         from local_augment.executors.local import LocalExecutor
 
@@ -25,7 +27,7 @@ def get_executor(name: str = "local", address: str | None = None) -> Executor:
                 f"--executor ray needs Ray Data ({exc.name} is missing): "
                 "pip install 'local_augment[ray]'"
             ) from None
-        return RayExecutor(address=address)
+        return RayExecutor(address=address, llm=llm, llm_replicas=llm_replicas)
     raise UserError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
 
 

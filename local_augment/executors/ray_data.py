@@ -10,9 +10,10 @@ reruns and skips what is done; a lost node costs Ray a retried block and a resta
 Pending shards go to Ray in windows of `window_shards`, so the driver never holds more than one
 window of input in memory; each window starts a fresh actor pool (models load once per window).
 
-LLM methods on the in-process vLLM engine go through `ray.data.llm` first: the driver records the
-requests each LLM augmenter's own `generate` makes, a vLLM processor serves them, and the shard
-actors replay the answers through the same `generate` (same parsing, rejects and provenance).
+On GPU clusters, LLM methods on the in-process vLLM engine go through `ray.data.llm` first: the
+driver records the requests each LLM augmenter's own `generate` makes, a vLLM processor serves
+them, and the shard actors replay the answers through the same `generate` (same parsing, rejects
+and provenance). On CPU-only clusters vLLM runs inside the shard actors unless asked otherwise.
 """
 
 from __future__ import annotations
@@ -297,7 +298,8 @@ class RayExecutor:
     `torch_threads`: intra-op threads per actor on CPU (default: CPUs / actors, at least 1);
     `llm`: how LLM methods run: `ray.data.llm` (vLLM replicas as a Ray Data processor, `llm_replicas`
     of them), `actor` (the local `LLMEngine` inside each shard actor), or `auto` (`ray.data.llm`
-    for the in-process vLLM engine, `actor` for a vLLM server).
+    for the in-process vLLM engine on clusters with GPUs; `actor` on CPU-only clusters and for
+    a vLLM server).
     """
 
     name = "ray"
@@ -451,7 +453,7 @@ class RayExecutor:
         augs = [a for a in work.augmenters if a.name in LLM_METHODS and hasattr(a, "llm")]
         if self.llm == "auto":
             # ray.data.llm replicas on GPU clusters; on CPU-only clusters vLLM runs inside the
-            # shard actors (ray.data.llm's extra engine stage stalls small CPU hosts)
+            # shard actors: a separate engine stage would hold CPUs of its own beside the pool
             import ray
 
             if not ray.cluster_resources().get("GPU", 0):
@@ -470,8 +472,10 @@ class RayExecutor:
 
         engine = augs[0].llm
         gpus = int(ray.cluster_resources().get("GPU", 0))
-        engine.device = "cuda" if gpus else "cpu"
-        kwargs = engine.engine_kwargs()
+        device = "cuda" if gpus else "cpu"
+        # the cluster's device, passed explicitly: `engine` may be a wrapper (the model-output
+        # cache), on which setting an attribute would not reach the engine
+        kwargs = engine.engine_kwargs(device)
         model = kwargs.pop("model")
         kwargs.pop("tokenizer", None)
         env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
@@ -479,7 +483,7 @@ class RayExecutor:
                    Path(os.environ.get("LOCAL_AUGMENT_CACHE", ".cache")).resolve() / "vllm"))}
         light = {"num_cpus": 0.25}  # fractional: templating/tokenizing never starve the engine
         extra: dict[str, Any] = {}
-        if engine.device == "cpu":
+        if device == "cpu":
             # the KV cache size travels as engine_kwargs["kv_cache_memory_bytes"]
             env["VLLM_CPU_NUM_OF_RESERVED_CPU"] = "0"
             extra["placement_group_config"] = {"bundles": [{"CPU": 1}]}
@@ -493,7 +497,7 @@ class RayExecutor:
                                     postprocess_map_kwargs=light)
         t0 = time.perf_counter()
         log.info("ray.data.llm: %d requests, %d vLLM replica(s) on %s", len(requests),
-                 self.llm_replicas, engine.device)
+                 self.llm_replicas, device)
         ds = ray.data.from_items(requests)
         failed = 0
         for row in processor(ds).iter_rows():
