@@ -482,3 +482,33 @@ def test_cli_ray_llm_options_reach_the_executor():
     res = CliRunner().invoke(cli.cli, ["augment", "x.jsonl", "-o", "o", "--executor", "ray",
                                        "--ray-llm", "vllm"])
     assert res.exit_code == 2 and "ray.data.llm" in res.output
+
+
+@pytest.mark.slow
+def test_two_nodes_llm_methods_through_ray_data_llm(tmp_path, cluster):
+    """paraphrase and outputs on the two-node cluster with `--ray-llm ray.data.llm`: a vLLM
+    replica placed by Ray serves every request, the shard actors replay the answers."""
+    pytest.importorskip("vllm")
+    import yaml
+
+    src = write_alpaca(tmp_path / "train.jsonl", 8)
+    conf = tmp_path / "c.yaml"
+    conf.write_text(yaml.safe_dump({
+        "run": {"shard_size": 4, "models_dir": str(ROOT / "models")},
+        "llm": {"max_tokens": 48, "memory_gib": 1.0, "max_model_len": 2048},
+        "paraphrase": {"n": 2}}))
+    out = tmp_path / "ray"
+    proc = subprocess.run(
+        [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
+         str(conf), "--methods", "paraphrase,outputs", "--executor", "ray", "--ray-address",
+         cluster.address, "--ray-llm", "ray.data.llm"], env=cluster.env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "ray.data.llm:" in proc.stderr + proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["accounting"].values()) == {"ok"}
+    assert report["counts"]["input_rows"] == 10 and report["counts"]["bad_input_rows"] == 2
+    assert report["candidates_per_method"]["paraphrase"] > 0
+    assert 0 < report["candidates_per_method"]["outputs"] <= 2 * 8
+    shapes = {s[0] for s in _shapes(out)}
+    assert shapes == {"paraphrase", "outputs"}
