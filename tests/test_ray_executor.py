@@ -399,9 +399,14 @@ def _deterministic(out: Path) -> dict[str, str]:
 
 
 def _shapes(out: Path) -> set[tuple]:
-    """Per sampled method: its provenance keys, param names and model description."""
-    return {(c["prov"]["method"], tuple(sorted(c["prov"])), tuple(sorted(c["prov"]["params"])),
-             json.dumps(c["prov"].get("model"), sort_keys=True))
+    """Per sampled method: its provenance keys, param names and model description.
+
+    Scores (similarity, length ratio, new words) are left out: a candidate rejected before QC
+    (an unparseable answer, a lost fact) has none, and which answers those are is sampled.
+    """
+    base = {"id", "source_id", "method", "field", "params", "model", "seed"}
+    return {(c["prov"]["method"], tuple(sorted(base & set(c["prov"]))),
+             tuple(sorted(c["prov"]["params"])), json.dumps(c["prov"].get("model"), sort_keys=True))
             for c in _candidates(out) if c["prov"]["method"] in SAMPLED}
 
 
