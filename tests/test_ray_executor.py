@@ -252,6 +252,31 @@ class Cluster:
                 time.sleep(0.2)
 
 
+def augment_losing_worker(cluster: Cluster, src: Path, out: Path, conf: Path, methods: str, *,
+                          after: int, timeout_s: float) -> int:
+    """`local-augment augment --executor ray` on `cluster`; SIGKILL the worker node's raylet once
+    `after` shards are done. Asserts the run succeeds; returns the shards done at the kill."""
+    driver = subprocess.Popen(
+        [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
+         str(conf), "--methods", methods, "--executor", "ray", "--ray-address",
+         cluster.address], env=cluster.env, cwd=src.parent, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    shards = out / ".work" / "shards"
+    killed = None
+    deadline = time.time() + timeout_s
+    while driver.poll() is None and time.time() < deadline:
+        if killed is None and len(list(shards.glob("*.done"))) >= after:
+            pid = cluster.raylet_pids().get("w")
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+                killed = len(list(shards.glob("*.done")))
+        time.sleep(0.2)
+    log, _ = driver.communicate(timeout=max(1, deadline - time.time()))
+    assert driver.returncode == 0, log[-3000:]
+    assert killed is not None, "the node was not lost mid-run"
+    return killed
+
+
 @pytest.fixture
 def cluster(ray_session_off):
     base = Path(f"/tmp/la{os.getpid()}")  # short: Ray's socket paths live under it
@@ -285,24 +310,9 @@ def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
     out = tmp_path / "ray"
     conf = tmp_path / "c.yaml"
     conf.write_text("run:\n  shard_size: 25\n  models_dir: " + str(ROOT / "models") + "\n")
-    driver = subprocess.Popen(
-        [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
-         str(conf), "--methods", "templates", "--executor", "ray", "--ray-address",
-         cluster.address], env=cluster.env, cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+    killed = augment_losing_worker(cluster, src, out, conf, "templates", after=3, timeout_s=240)
+    assert killed < 24, "the node was not lost mid-run"
     shards = out / ".work" / "shards"
-    killed = None
-    deadline = time.time() + 240
-    while driver.poll() is None and time.time() < deadline:
-        if killed is None and len(list(shards.glob("*.done"))) >= 3:
-            pid = cluster.raylet_pids().get("w")
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-                killed = len(list(shards.glob("*.done")))
-        time.sleep(0.2)
-    log, _ = driver.communicate(timeout=max(1, deadline - time.time()))
-    assert driver.returncode == 0, log[-3000:]
-    assert killed is not None and killed < 24, "the node was not lost mid-run"
     assert outputs(out) == outputs(local_out)
     report = json.loads((out / "report.json").read_text())
     local = json.loads((local_out / "report.json").read_text())
@@ -440,24 +450,8 @@ def test_two_nodes_every_method_lose_one_mid_run(tmp_path, cluster, vllm_server,
     local = run(load_config(conf), src, local_out, methods=methods.split(",")).report
 
     out = tmp_path / "ray"
-    driver = subprocess.Popen(
-        [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
-         str(conf), "--methods", methods, "--executor", "ray", "--ray-address",
-         cluster.address], env=cluster.env, cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    shards = out / ".work" / "shards"
-    killed = None
-    deadline = time.time() + 600
-    while driver.poll() is None and time.time() < deadline:
-        if killed is None and len(list(shards.glob("*.done"))) >= 2:
-            pid = cluster.raylet_pids().get("w")
-            if pid:
-                os.kill(pid, signal.SIGKILL)
-                killed = len(list(shards.glob("*.done")))
-        time.sleep(0.2)
-    log, _ = driver.communicate(timeout=max(1, deadline - time.time()))
-    assert driver.returncode == 0, log[-3000:]
-    assert killed is not None and killed < 6, "the node was not lost mid-run"
+    killed = augment_losing_worker(cluster, src, out, conf, methods, after=2, timeout_s=600)
+    assert killed < 6, "the node was not lost mid-run"
 
     report = json.loads((out / "report.json").read_text())
     assert set(report["accounting"].values()) == {"ok"}
