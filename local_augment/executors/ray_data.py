@@ -290,6 +290,11 @@ def local_ray_kwargs(temp: Path) -> dict[str, Any]:
             "configure_logging": False}
 
 
+def _cluster_device(ray: Any) -> str:
+    """`cuda` when the cluster has GPUs, else `cpu`."""
+    return "cuda" if ray.cluster_resources().get("GPU", 0) else "cpu"
+
+
 class RayExecutor:
     """Runs the per-shard stages on Ray Data with an actor pool; see the module docstring.
 
@@ -456,7 +461,7 @@ class RayExecutor:
             # shard actors: a separate engine stage would hold CPUs of its own beside the pool
             import ray
 
-            if not ray.cluster_resources().get("GPU", 0):
+            if _cluster_device(ray) == "cpu":
                 return []
             augs = [a for a in augs if hasattr(a.llm, "engine_kwargs")]  # in-process vLLM only
         return augs
@@ -471,8 +476,7 @@ class RayExecutor:
         from ray.data.llm import build_processor, vLLMEngineProcessorConfig
 
         engine = augs[0].llm
-        gpus = int(ray.cluster_resources().get("GPU", 0))
-        device = "cuda" if gpus else "cpu"
+        device = _cluster_device(ray)
         # the cluster's device, passed explicitly: `engine` may be a wrapper (the model-output
         # cache), on which setting an attribute would not reach the engine
         kwargs = engine.engine_kwargs(device)
