@@ -137,6 +137,35 @@ def augment(input_path: Path, output_dir: Path, config_path: Path | None, method
         f"{c['augmented_share']:.0%} augmented); {c['rejected_rows']} rejected. "
         f"See {result.output_dir / 'report.html'}"
     )
+    for line in result.report.get("diagnosis", []):
+        click.secho(line, fg="yellow", err=True)
+
+
+@cli.command()
+@click.argument("pairs_path", metavar="PAIRS.jsonl", type=click.Path(path_type=Path))
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              help="YAML or TOML config; its qc section tunes the checks")
+@click.option("--output", "-o", "out_path", type=click.Path(path_type=Path),
+              help="write scored lines here (default: standard output)")
+@click.option("--all-scores", is_flag=True,
+              help="compute every score for every pair, not only until the first reject")
+@user_errors
+def qc(pairs_path: Path, config_path: Path | None, out_path: Path | None,
+       all_scores: bool) -> None:
+    """Score (source, variant) pairs with the quality-control chain, without a run.
+
+    Each line of PAIRS.jsonl has method, source_instruction, source_output,
+    variant_instruction and variant_output; each output line adds `verdict` (kept, or the
+    reject reason) and `scores`.
+    """
+    from local_augment.quality.pairs import score_pairs
+
+    cfg = load_config(config_path)
+    n, counts, notices = score_pairs(pairs_path, cfg, out_path, exhaustive=all_scores)
+    for note in notices:
+        click.secho(note, fg="yellow", err=True)
+    summary = ", ".join(f"{k} {v}" for k, v in counts.most_common())
+    click.echo(f"{n} pairs: {summary}", err=True)
 
 
 @cli.command()

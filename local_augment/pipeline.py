@@ -33,9 +33,11 @@ from local_augment.errors import BadRow, UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import PARQUET, container_of, read_examples
 from local_augment.models import Manifest, load_manifest
+from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.dedup import find_near_duplicates
+from local_augment.quality.diagnosis import diagnose
 from local_augment.quality.mix import Pick, budget, mix
-from local_augment.records import ALPACA, Example
+from local_augment.records import ALPACA, Candidate, Example
 from local_augment.shards import ShardStore
 from local_augment.stages import process_shard
 from local_augment.writer import write_outputs
@@ -182,8 +184,10 @@ def _run(
     if fresh:
         store.clear()
     total = count_rows(input_path, container)
+    chain = create_chain(ctx, embedder)
     work = ShardWork(ctx=ctx, methods=[a.name for a in augmenters], augmenters=augmenters,
-                     embedder=embedder, store=store, progress=progress, total_rows=total)
+                     embedder=embedder, store=store, progress=progress, total_rows=total,
+                     chain=chain)
     try:
         shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
         done = (executor or get_executor("local")).run_shards(shards, work)
@@ -193,8 +197,8 @@ def _run(
             if not store.done(STANDALONE_KEY):
                 for aug in standalone:
                     aug.load()
-                result = process_shard(STANDALONE_KEY, [], [], standalone, embedder.encode,
-                                       cfg.qc, layout or ALPACA, standalone=True)
+                result = process_shard(STANDALONE_KEY, [], [], standalone, chain,
+                                       layout or ALPACA, standalone=True)
                 store.save(result)
                 timings.update(result.stats["timings"])
             keys.append(STANDALONE_KEY)
@@ -209,7 +213,9 @@ def _run(
                     progress)
     report["methods"] = [a.name for a in augmenters]
     report["model_cache"] = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
+    notices.extend(chain.notices)
     report["notices"] = notices
+    report["diagnosis"] = diagnose(report, cfg.llm.model)
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
     from local_augment.report import write_report
 
@@ -227,24 +233,39 @@ def finish(
     cand_ids: list[str] = []
     picks: dict[str, Pick] = {}
     live_by_key: dict[str, list[int]] = {}
+    results: list[tuple[str, str | None]] = []
+    live_info: dict[str, list[tuple[int, Candidate]]] = {}
     for key in keys:
         shard = store.load(key, vectors=False)
         orig_ids.extend(o["id"] for o in shard.originals)
-        live = live_by_key[key] = [j for j, c in enumerate(shard.candidates) if c.reason is None]
-        for j in live:
-            c = shard.candidates[j]
+        results.extend((c.method, c.reason) for c in shard.candidates)
+        live_info[key] = [(j, c) for j, c in enumerate(shard.candidates) if c.reason is None]
+    # a method whose candidates mostly failed QC: its survivors are mostly QC's misses
+    gated = low_yield(results, cfg.qc)
+    verdicts: dict[str, str] = {}
+    for key, live in live_info.items():
+        live_by_key[key] = []
+        for j, c in live:
+            if c.method in gated:
+                verdicts[c.id] = gated[c.method]
+                continue
+            live_by_key[key].append(j)
             cand_ids.append(c.id)
             picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
+    del live_info, results
     n_orig = len(orig_ids)
     ids = orig_ids + cand_ids  # originals first: candidates are checked against all of them
     protected = np.arange(len(ids)) < n_orig
-    verdicts: dict[str, str] = {}
     dedup_info: dict[str, Any] = {"index": "empty", "original_pairs": 0}
     if ids:
         matrix = gather_vectors(store, keys, live_by_key, n_orig, len(cand_ids))
+        row_of = {oid: k for k, oid in enumerate(orig_ids)}
+        own_source = np.array([row_of.get(picks[cid].source_id, -1) for cid in cand_ids],
+                              dtype=np.int64)
+        own_source = np.concatenate([np.full(n_orig, -1, dtype=np.int64), own_source])
         result = find_near_duplicates(
             matrix, protected, cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
-            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed)
+            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed, own_source=own_source)
         dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
         for i in np.nonzero(result.duplicate_of >= 0)[0]:
             verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
@@ -263,8 +284,9 @@ def finish(
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
     report["dedup"] = dedup_info
+    report["low_yield_methods"] = gated
     report["mix"] = {"budget": budget(n_orig, cfg.mix), **cfg.mix.model_dump()}
-    report["qc_window"] = {m: cfg.qc.window(m) for m in report["candidates_per_method"]}
+    report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
 

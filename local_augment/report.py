@@ -59,17 +59,37 @@ def _table(mapping: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
+def _reason_matrix(report: dict[str, Any]) -> str:
+    """Candidates per method (rows) rejected by each check (columns), cheapest check first."""
+    from local_augment.quality.reasons import KINDS
+
+    per = report.get("rejected_per_method", {})
+    seen = {k for counts in per.values() for k in counts}
+    cols = [k for k in KINDS if k in seen] + sorted(seen - set(KINDS))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["method", "candidates", "kept", *cols])
+    rows = []
+    for m, n in report.get("candidates_per_method", {}).items():
+        cells = [m, n, report.get("accepted_per_method", {}).get(m, 0)]
+        cells += [per.get(m, {}).get(c, "") for c in cols]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in cells) + "</tr>")
+    return f"<div class='wide'><table><tr>{head}</tr>{''.join(rows)}</table></div>"
+
+
 def render_html(report: dict[str, Any]) -> str:
     counts = report.get("counts", {})
     hist = report.get("histograms", {})
-    window = report.get("qc_window", {})
+    window = report.get("qc_settings", {})
     sections = [
         "<h2>Counts</h2>", _table(counts),
         "<h2>Acceptance per method</h2>",
         _hbars({m: (report.get("accepted_per_method", {}).get(m, 0), n)
                 for m, n in report.get("candidates_per_method", {}).items()}),
+        "<h2>Rejected per method and check</h2>", _reason_matrix(report),
         "<h2>Rejected, per reason</h2>", _table(report.get("rejected_per_reason", {})),
     ]
+    if report.get("diagnosis"):
+        sections[:0] = ["<h2>Diagnosis</h2><ul>" + "".join(
+            f"<li>{html.escape(d)}</li>" for d in report["diagnosis"]) + "</ul>"]
     bins = hist.get("similarity_bins", [0, 1])
     for i, (method, values) in enumerate(hist.get("similarity", {}).items()):
         w = window.get(method, {})
@@ -91,7 +111,8 @@ def render_html(report: dict[str, Any]) -> str:
         sections.insert(0, "<h2>Notices</h2><ul>" + "".join(
             f"<li>{html.escape(n)}</li>" for n in report["notices"]) + "</ul>")
     style = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:900px}"
-             "table{border-collapse:collapse}td{padding:2px 10px;border-bottom:1px solid #ddd}")
+             "table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd}"
+             ".wide{overflow-x:auto}th{text-align:left;font-weight:600}")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>local_augment report"
             f"</title><style>{style}</style></head><body><h1>local_augment report</h1>"
             f"<p>{html.escape(str(report.get('input', '')))} → "

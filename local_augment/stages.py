@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from local_augment.augmenters.base import Augmenter
-from local_augment.config import QCConfig
-from local_augment.quality.similarity import pair_similarity, score_candidates
+from local_augment.quality.chain import Pair, QualityChain
 from local_augment.records import MESSAGES, Candidate, Example
 from local_augment.shards import ShardResult
 
@@ -71,34 +70,47 @@ def generate(
     return out
 
 
+def pair_of(cand: Candidate, source: Example | None) -> Pair:
+    """The candidate as quality control sees it, with its source row for context."""
+    kind = cand.params.get("variant") if cand.field == "output" else None
+    if source is None:  # a row with no source example (refusals)
+        return Pair(cand.method, cand.field, cand.text, cand.source_text, kind=kind)
+    return Pair(cand.method, cand.field, cand.text, cand.source_text,
+                instruction=prompt_text(source), output=source.output, kind=kind)
+
+
 def score(
     key: str, examples: Sequence[Example], candidates: list[Candidate], layout: str,
-    encode: Encoder, qc: QCConfig, timings: dict[str, float],
+    chain: QualityChain, timings: dict[str, float],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Embed every distinct text once, score candidates, return (orig row vecs, cand row vecs)."""
+    """Embed every distinct text once, run the QC chain, return (orig row vecs, cand row vecs)."""
     t0 = time.perf_counter()
+    by_id = {ex.id: ex for ex in examples}
     table = TextTable()
     orig_pairs = [(table.add(prompt_text(ex)), table.add(ex.output)) for ex in examples]
     live = [i for i, c in enumerate(candidates) if c.reason is None]
-    sim_pairs, cand_pairs = [], []
-    for i in live:
-        c = candidates[i]
-        ex = as_example(c, layout)
-        sim_pairs.append((table.add(c.text), table.add(c.source_text)))
+    pairs = [pair_of(candidates[i], by_id.get(candidates[i].source_id)) for i in live]
+    qc_idx, cand_pairs = [], []
+    for i, p in zip(live, pairs, strict=True):
+        ex = as_example(candidates[i], layout)
+        qc_idx.append((table.add(p.variant), table.add(p.source), table.add(p.output)))
         cand_pairs.append((table.add(prompt_text(ex)), table.add(ex.output)))
-    vecs = table.encode(encode)
+    vecs = table.encode(chain.embedder.encode)
     timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     dim = vecs.shape[1]
     cand_vecs = np.zeros((len(candidates), dim), dtype=np.float32)
     if live:
-        sp = np.array(sim_pairs)
-        sims = pair_similarity(vecs[sp[:, 0]], vecs[sp[:, 1]])
-        reasons = score_candidates([candidates[i] for i in live], sims, qc)
+        q = np.array(qc_idx)
+        before = dict(chain.timings)
+        verdicts = chain.check(pairs, (vecs[q[:, 0]], vecs[q[:, 1]], vecs[q[:, 2]]))
+        for name, took in chain.timings.items():
+            timings[name] = timings.get(name, 0.0) + took - before.get(name, 0.0)
         rows = _row_vectors(vecs, cand_pairs)
-        for k, (i, reason) in enumerate(zip(live, reasons, strict=True)):
-            candidates[i].reason = reason
-            if reason is None:
+        for k, (i, verdict) in enumerate(zip(live, verdicts, strict=True)):
+            candidates[i].reason = verdict.reason
+            candidates[i].scores = verdict.scores
+            if verdict.reason is None:
                 cand_vecs[i] = rows[k]
     timings["qc"] = timings.get("qc", 0.0) + time.perf_counter() - t0
     log.debug("shard %s: %d originals, %d candidates", key, len(examples), len(candidates))
@@ -107,8 +119,7 @@ def score(
 
 def process_shard(
     key: str, examples: Sequence[Example], bad: list[dict[str, Any]],
-    augmenters: Sequence[Augmenter], encode: Encoder, qc: QCConfig, layout: str,
-    standalone: bool = False,
+    augmenters: Sequence[Augmenter], chain: QualityChain, layout: str, standalone: bool = False,
 ) -> ShardResult:
     """Generate and score one shard (or, with `standalone`, the rows with no source example)."""
     timings: dict[str, float] = {}
@@ -120,7 +131,7 @@ def process_shard(
             timings[f"generate.{aug.name}"] = time.perf_counter() - t0
     else:
         candidates = generate(augmenters, examples, timings)
-    orig_vecs, cand_vecs = score(key, examples, candidates, layout, encode, qc, timings)
+    orig_vecs, cand_vecs = score(key, examples, candidates, layout, chain, timings)
     stats = {
         "timings": timings,
         "candidates": dict(Counter(c.method for c in candidates)),

@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark script one after another and print their tables.
 
-bench_qc and bench_dedup always run; bench_backtranslation, bench_llm, bench_ray and bench_memory run when their
+bench_qc, bench_qc_quality and bench_dedup always run; bench_backtranslation, bench_llm, bench_ray and bench_memory run when their
 files exist. Each runs as its own process (so one's memory and threads do not disturb the next),
 with `--quick` passed through. Exits non-zero if any script fails; asserts no timings.
 
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REQUIRED = ["bench_qc", "bench_dedup"]
+REQUIRED = ["bench_qc", "bench_qc_quality", "bench_dedup"]
 OPTIONAL = ["bench_backtranslation", "bench_llm", "bench_ray", "bench_memory"]
 
 

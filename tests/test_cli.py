@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from local_augment.cli import cli
+from local_augment.config import load_config
+from local_augment.quality.reasons import KINDS
 
 QUESTIONS = [
     "How do I reset my password?", "How can I change the e-mail on my account?",
@@ -106,22 +108,23 @@ def test_augment_end_to_end(tmp_path, dataset, cases):
     assert 'bad_input:line 8: empty "instruction"' == bad[1]["reason"]
     # provenance on every variant, extra input fields kept, outputs untouched by templates
     by_id = {r["id"]: r for r in rows()}
+    qc = load_config().qc.settings("templates")
     for r in augmented:
         prov = r["_provenance"]
         if prov["method"] == "templates":
             src = by_id[prov["source_id"]]
             assert r["output"] == src["output"] and r["source"] == "unit-test"
-            assert 0.75 <= prov["similarity"] <= 0.95
-            assert {"length_ratio", "new_words", "seed", "params"} <= set(prov)
+            assert prov["similarity"] >= qc["similarity_min"]
+            assert prov["meaning"] >= qc["meaning_min"]
+            assert {"length_ratio", "new_words", "seed", "params", "fluency"} <= set(prov)
             assert r["id"] == prov["id"]
     refusals = [r for r in augmented if r["_provenance"]["method"] == "refusals"]
     assert refusals and all(r["instruction"] and r["output"] for r in refusals)
     assert any("privacy" in r["output"] for r in refusals)
     # rejects carry machine-readable reasons
     for r in rejected:
-        assert r["reason"].split(":")[0] in {"bad_input", "out_of_window", "length_ratio",
-                                             "few_new_words", "near_duplicate_of", "ratio_cap",
-                                             "per_original_cap"}
+        assert r["reason"].split(":")[0] in {"bad_input", "near_duplicate_of", "ratio_cap",
+                                             "per_original_cap", *KINDS}
     html = (out / "report.html").read_text()
     assert "<svg" in html and "templates" in html
     assert "augmented 23" not in res.output and "rejected" in res.output

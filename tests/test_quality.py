@@ -1,15 +1,13 @@
-"""QC scores on the real MiniLM, near-duplicates on real FAISS, and the mix's limits."""
+"""The embedder on the real MiniLM, near-duplicates on real FAISS, and the mix's limits."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from local_augment.config import MixConfig, load_config
+from local_augment.config import MixConfig
 from local_augment.quality.dedup import find_near_duplicates, neighbour_pairs
 from local_augment.quality.mix import Pick, budget, mix
-from local_augment.quality.similarity import new_word_count, pair_similarity, score_candidates
-from local_augment.records import Candidate
 
 
 def test_embedder_returns_unit_float32_vectors(embedder):
@@ -17,40 +15,6 @@ def test_embedder_returns_unit_float32_vectors(embedder):
     assert v.dtype == np.float32 and v.shape == (3, embedder.dim) and embedder.dim == 384
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert embedder.encode([]).shape == (0, 384)
-
-
-def test_similarity_orders_paraphrase_above_unrelated(embedder):
-    src = "How do I reset my password?"
-    texts = ["What are the steps to reset my password?", "Tell me a joke about penguins.",
-             "How do I reset my password?"]
-    a = embedder.encode([src] * 3)
-    b = embedder.encode(texts)
-    sims = pair_similarity(a, b)
-    assert sims[2] > 0.99 and sims[0] > sims[1] and sims[1] < 0.4
-
-
-def _cand(text, source, method="templates"):
-    return Candidate(source_id="s", method=method, index=0, row={}, field="instruction",
-                     text=text, source_text=source)
-
-
-def test_score_reasons_follow_the_window():
-    qc = load_config().qc
-    cands = [_cand("a b c d", "a b c e"), _cand("a b c d", "a b c e"),
-             _cand("a b c d", "a b c e"), _cand("x" * 50, "short one"),
-             _cand("Same words here", "same words here")]
-    reasons = score_candidates(cands, np.array([0.991, 0.5, 0.85, 0.85, 0.85]), qc)
-    assert reasons[0] == "out_of_window:0.991"
-    assert reasons[1] == "out_of_window:0.500"
-    assert reasons[2] is None
-    assert reasons[3].startswith("length_ratio:")
-    assert reasons[4] is None and cands[4].scores["new_words"] == 0
-    assert set(cands[2].scores) == {"similarity", "length_ratio", "new_words"}
-
-
-def test_new_words():
-    assert new_word_count("Please reset my password now", "reset my password") == 2
-    assert new_word_count("RESET password", "reset my password") == 0
 
 
 def _clustered(n_clusters, per_cluster, dim=64, noise=0.01, seed=0):
@@ -77,6 +41,16 @@ def test_dedup_keeps_first_and_never_drops_originals():
             assert j < i and kept[j] and float(vecs[i] @ vecs[j]) >= 0.98
     assert kept.sum() == 4 + 1  # group 0 keeps both originals
     assert res.original_pairs == 1
+
+
+def test_dedup_never_calls_a_variant_a_duplicate_of_its_own_source():
+    vecs = _clustered(1, 4)  # an original, two variants of it, a variant of another row
+    protected = np.array([True, False, False, False])
+    own = np.array([-1, 0, 0, 7])
+    res = find_near_duplicates(vecs, protected, 0.98, own_source=own)
+    # row 1 is its source's variant: kept; row 2 duplicates its sibling row 1; row 3 (another
+    # row's variant) duplicates a kept row
+    assert list(res.duplicate_of[:3]) == [-1, -1, 1] and res.duplicate_of[3] in (0, 1)
 
 
 def test_dedup_is_transitive_only_through_kept_rows():

@@ -53,6 +53,22 @@ class Embedder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    def token_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Per text, its contextual token vectors as unit rows, without [CLS] and [SEP]."""
+        self.load()
+        if not texts:
+            return []
+        outs = self._model.encode(
+            list(texts), batch_size=self.batch_size, output_value="token_embeddings",
+            convert_to_numpy=False, show_progress_bar=False,
+        )
+        result: list[np.ndarray] = []
+        for t in outs:
+            arr = t.float().cpu().numpy()[1:-1]
+            norms = np.linalg.norm(arr, axis=1, keepdims=True)
+            result.append(np.ascontiguousarray(arr / np.maximum(norms, 1e-12), dtype=np.float32))
+        return result
+
 
 _LOADED: dict[tuple[str, str, int], Embedder] = {}
 

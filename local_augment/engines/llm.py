@@ -79,6 +79,11 @@ class LLMEngine:
     def chat(self, conversations: Sequence[list[dict]], params: Sampling) -> list[list[str]]:
         raise NotImplementedError
 
+    def yes_probability(self, conversations: Sequence[list[dict]]) -> list[float]:
+        """P(yes) / (P(yes) + P(no)) of each conversation's first answer token (greedy, top-20
+        log-probabilities); 0.5 when neither word is among them (the model did not decide)."""
+        raise NotImplementedError
+
     def describe(self) -> dict[str, Any]:
         """Model name, checksum and engine, for provenance."""
         return {**self.model_info, "engine": self.engine}
@@ -243,6 +248,39 @@ class VLLMEngine(LLMEngine):
         return results
 
 
+    def yes_probability(self, conversations: Sequence[list[dict]]) -> list[float]:
+        from vllm import SamplingParams
+
+        self.load()
+        sp = SamplingParams(n=1, max_tokens=1, temperature=0.0, logprobs=TOP_LOGPROBS)
+        out: list[float] = []
+        size = self.cfg.batch_size
+        for start in range(0, len(conversations), size):
+            chunk = list(conversations[start:start + size])
+            for res in self._llm.chat(chunk, sp, use_tqdm=False):
+                steps = res.outputs[0].logprobs or []
+                top = steps[0] if steps else {}
+                out.append(yes_share((lp.decoded_token or "", lp.logprob) for lp in top.values()))
+        return out
+
+
+TOP_LOGPROBS = 20
+
+
+def yes_share(tokens: Any) -> float:
+    """P(yes) / (P(yes) + P(no)) from (token text, log-probability) pairs; 0.5 if neither."""
+    import math
+
+    yes = no = 0.0
+    for text, logprob in tokens:
+        word = text.strip().strip(".,!:").casefold()
+        if word == "yes":
+            yes += math.exp(logprob)
+        elif word == "no":
+            no += math.exp(logprob)
+    return yes / (yes + no) if yes + no > 0 else 0.5
+
+
 # --------------------------------------------------------------------------- OpenAI server
 
 
@@ -369,6 +407,29 @@ class ServerEngine(LLMEngine):
         texts = [(c.message.content or "") for c in sorted(resp.choices, key=lambda c: c.index)]
         return texts[: params.n] + [""] * (params.n - len(texts))
 
+    def _yes_request(self, conv: list[dict]) -> float:
+        import openai
+
+        kw: dict[str, Any] = dict(model=self.served_model, messages=conv, n=1, max_tokens=1,
+                                  temperature=0.0, logprobs=True, top_logprobs=TOP_LOGPROBS)
+        try:
+            resp = self._with_retries(lambda: self._client.chat.completions.create(**kw))
+        except openai.BadRequestError as exc:
+            log.warning("LLM server refused a judge request: %s", exc)
+            return 0.5
+        content = (resp.choices[0].logprobs.content or []) if resp.choices[0].logprobs else []
+        if not content:
+            return 0.5
+        return yes_share((t.token, t.logprob) for t in content[0].top_logprobs or [])
+
+    def yes_probability(self, conversations: Sequence[list[dict]]) -> list[float]:
+        self.load()
+        if not conversations:
+            return []
+        workers = min(self.cfg.max_concurrency, len(conversations))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
+            return list(pool.map(self._yes_request, conversations))
+
     def chat(self, conversations: Sequence[list[dict]], params: Sampling) -> list[list[str]]:
         self.load()
         if not conversations:
@@ -465,6 +526,14 @@ class CachedLLM:
         by_text = dict(zip(texts, conversations, strict=True))
         return self.cache.map(key, settings, texts,
                               lambda todo: self.engine.chat([by_text[t] for t in todo], params))
+
+    def yes_probability(self, conversations: Sequence[list[dict]]) -> list[float]:
+        info = self.engine.describe()
+        key = f"{info.get('name')}:{info.get('checksum')}:{info.get('engine')}"
+        texts = [json.dumps(c, sort_keys=True, ensure_ascii=False) for c in conversations]
+        by_text = dict(zip(texts, conversations, strict=True))
+        return self.cache.map(key, {"judge": "yes_probability", "top": TOP_LOGPROBS}, texts,
+                              lambda todo: self.engine.yes_probability([by_text[t] for t in todo]))
 
 
 # --------------------------------------------------------------------------- prompts and answers

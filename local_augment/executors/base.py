@@ -19,8 +19,9 @@ Progress = Callable[[str, int, int | None], None]
 class ShardWork:
     """What an executor needs to process shards.
 
-    `augmenters` and `embedder` are built on the driver (the local executor uses them as they
-    are); a distributed executor rebuilds them per worker from `ctx.config` and `methods`.
+    `augmenters`, `embedder` and the QC `chain` are built on the driver (the local executor uses
+    them as they are); a distributed executor rebuilds them per worker from `ctx.config` and
+    `methods`.
     """
 
     ctx: Context
@@ -30,6 +31,7 @@ class ShardWork:
     store: ShardStore
     progress: Progress
     total_rows: int | None = None
+    chain: Any = None
 
 
 @dataclass

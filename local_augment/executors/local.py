@@ -30,8 +30,8 @@ class LocalExecutor:
                     for aug in work.augmenters:
                         aug.load()
                     loaded = True
-                result = process_shard(key, examples, bad, work.augmenters, work.embedder.encode,
-                                       work.ctx.config.qc, done.layout or ALPACA)
+                result = process_shard(key, examples, bad, work.augmenters, work.chain,
+                                       done.layout or ALPACA)
                 work.store.save(result)
                 done.timings.update(result.stats["timings"])
             rows += len(examples) + len(bad)

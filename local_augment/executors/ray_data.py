@@ -232,7 +232,9 @@ class ShardActor:
         _, path = manifest.require(cfg.embedder.model, "embedder")
         self.embedder = Embedder(path, device=cfg.embedder.device,
                                  batch_size=cfg.embedder.batch_size).load()
-        self.qc = cfg.qc
+        from local_augment.quality.chain import create_chain
+
+        self.chain = create_chain(self.ctx, self.embedder)
         self.init_s = round(time.perf_counter() - t0, 3)  # model loading, for the benchmark
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
@@ -247,8 +249,7 @@ class ShardActor:
             key, examples, bad, layout, answers = parse_payload_answers(str(payload))
             for aug in self.replay:
                 aug.llm = ReplayLLM(aug.llm.real, answers.get(aug.name))
-            result = process_shard(key, examples, bad, self.augmenters, self.embedder.encode,
-                                   self.qc, layout)
+            result = process_shard(key, examples, bad, self.augmenters, self.chain, layout)
             result.stats["ray"] = where
             for col, value in result_row(result).items():
                 out[col].append(value)

@@ -96,13 +96,16 @@ def neighbour_pairs(
 
 def find_near_duplicates(
     vectors: np.ndarray, protected: np.ndarray, threshold: float, *,
-    exact_max: int = 20_000, nprobe: int = 4, seed: int = 0,
+    exact_max: int = 20_000, nprobe: int = 4, seed: int = 0, own_source: np.ndarray | None = None,
 ) -> DedupResult:
     """Walk rows in order; a row duplicates an earlier *kept* row if their cosine ≥ threshold.
 
     Protected rows (originals) are always kept. An unprotected row with a kept earlier neighbour is
     flagged and names its most similar kept neighbour; a row whose only close neighbours were
     themselves dropped is kept (it is not a duplicate of anything in the output).
+    `own_source[i]`: the row index of row i's own source original (-1: none). A variant is never a
+    duplicate of its own source: it shares its output by design, and QC has already compared the
+    two (trivial_copy); it is still compared with every other row, its siblings included.
     """
     n = len(vectors)
     q, nb, sim, kind = neighbour_pairs(vectors, threshold, exact_max=exact_max, nprobe=nprobe,
@@ -117,6 +120,8 @@ def find_near_duplicates(
     for i in np.unique(q):
         lo, hi = starts[i], starts[i + 1]
         for j, s in zip(nb[lo:hi], sim[lo:hi], strict=True):
+            if own_source is not None and own_source[i] == j:
+                continue
             if kept[j]:
                 if protected[i]:
                     original_pairs += 1

@@ -1,0 +1,335 @@
+"""The quality-control chain: every candidate through checks, cheapest first, one reason each.
+
+Order: lexical checks (artifacts, trivial copies, lost/added details, negation), length and
+new words, language, embedder scores (cosine window, answered-instead, meaning), scorer-LM scores
+(fluency, output fit), and the optional LLM judge. A pair rejected by a cheap check is not
+scored by the expensive ones (unless `exhaustive`, for benchmarks and `local-augment qc`
+calibration). Each check is switched and tuned per method through `qc` (config.CHECK_FIELDS).
+
+The same chain runs in every `augment` run (local and Ray executors, through `stages.score`) and
+in `local-augment qc`, which scores pairs from a file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from local_augment.config import QCConfig
+from local_augment.quality import lexical, reasons
+from local_augment.quality.language import wrong_language
+from local_augment.quality.meaning import align, meaning_score
+
+log = logging.getLogger("local_augment.qc")
+INSTRUCTION_FIELDS = ("instruction", "row")  # what a row asks (an input is its material)
+
+
+@dataclass
+class Pair:
+    """A candidate as quality control sees it: the changed text, its source, the source row."""
+
+    method: str
+    field: str
+    variant: str
+    source: str
+    instruction: str = ""  # the source row's prompt (what the output answers)
+    output: str = ""  # the source row's output (what the instruction asks for)
+    kind: str | None = None  # output variants: "brief" or "bulleted"
+
+    @property
+    def is_instruction(self) -> bool:
+        return self.field in INSTRUCTION_FIELDS
+
+
+@dataclass
+class Verdict:
+    reason: str | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+class QualityChain:
+    """Runs the checks over batches of pairs; models are passed in or created on first use.
+
+    `scorer` is an LMScorer, a zero-argument factory returning one (or None when no scorer model
+    is installed: fluency and fit are then skipped and `notices` says so); `judge` scores
+    P(same request) for pairs of instructions when `qc.judge` is `llm`.
+    """
+
+    def __init__(self, qc: QCConfig, embedder: Any, scorer: Any = None,
+                 judge: Callable[[list[tuple[str, str]]], list[float]] | None = None) -> None:
+        self.qc = qc
+        self.embedder = embedder
+        self._scorer = scorer
+        self.judge = judge
+        self.notices: list[str] = []
+        self.timings: dict[str, float] = {}
+
+    def _time(self, name: str, t0: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    @property
+    def scorer(self) -> Any:
+        if callable(self._scorer) and not hasattr(self._scorer, "loglik"):
+            self._scorer = self._scorer()
+            if self._scorer is None:
+                note = (f"qc: scorer model {self.qc.scorer_model!r} is not installed: fluency and "
+                        "output-fit checks skipped (run `make models`)")
+                self.notices.append(note)
+                log.warning(note)
+        return self._scorer
+
+    # ------------------------------------------------------------------------------ the chain
+    def check(self, pairs: Sequence[Pair], vectors: tuple[np.ndarray, ...] | None = None,
+              *, exhaustive: bool = False) -> list[Verdict]:
+        """A verdict per pair. `vectors`: unit embeddings of (variants, sources, outputs), row
+        per pair, when the caller has them already (a run embeds every text once)."""
+        out = [Verdict() for _ in pairs]
+        settings = {m: self.qc.settings(m) for m in {p.method for p in pairs}}
+        cfg = [settings[p.method] for p in pairs]
+
+        def live() -> list[int]:
+            return [i for i, v in enumerate(out) if exhaustive or v.reason is None]
+
+        def reject(i: int, reason: str) -> None:
+            if out[i].reason is None:
+                out[i].reason = reason
+
+        t0 = time.perf_counter()
+        for i in live():
+            self._lexical(pairs[i], cfg[i], out[i])
+        self._time("qc.lexical", t0)
+
+        t0 = time.perf_counter()
+        for i in live():
+            p, c = pairs[i], cfg[i]
+            if c["language"] and p.variant.strip():
+                lang, p_src = wrong_language(p.variant, p.source,
+                                             confidence=c["language_confidence"])
+                out[i].scores["language"] = round(p_src, 4)
+                if lang is not None:
+                    reject(i, reasons.wrong_language(lang))
+        self._time("qc.language", t0)
+
+        todo = live()
+        if todo:
+            t0 = time.perf_counter()
+            v_vec, s_vec, o_vec = self._vectors(pairs, todo, vectors)
+            self._time("qc.embed", t0)
+            t0 = time.perf_counter()
+            self._embedding_checks(pairs, cfg, out, todo, v_vec, s_vec, o_vec)
+            self._time("qc.similarity", t0)
+            todo = [i for i in live() if cfg[i]["meaning"]]
+            if todo:
+                t0 = time.perf_counter()
+                self._meaning(pairs, cfg, out, todo)
+                self._time("qc.meaning", t0)
+
+        todo = [i for i in live() if cfg[i]["fluency"] or (cfg[i]["fit"] and pairs[i].output
+                                                            and pairs[i].is_instruction)]
+        if todo and self.scorer is not None:
+            t0 = time.perf_counter()
+            self._lm_checks(pairs, cfg, out, todo)
+            self._time("qc.scorer", t0)
+
+        todo = [i for i in live() if pairs[i].is_instruction and pairs[i].method != "refusals"]
+        if todo and self.qc.judge == "llm" and self.judge is not None:
+            t0 = time.perf_counter()
+            probs = self.judge([(pairs[i].source, pairs[i].variant) for i in todo])
+            for i, p_yes in zip(todo, probs, strict=True):
+                out[i].scores["judge"] = round(float(p_yes), 4)
+                if p_yes < self.qc.judge_min:
+                    reject(i, reasons.judge_rejected(p_yes))
+            self._time("qc.judge", t0)
+        return out
+
+    # ------------------------------------------------------------------------------ the checks
+    def _lexical(self, p: Pair, c: dict[str, Any], v: Verdict) -> None:
+        """Artifacts, trivial copies, details, negation, length and new words; first reason wins."""
+        text, src = p.variant, p.source
+        ratio = lexical_length_ratio(text, src)
+        fresh = lexical.new_word_count(text, src)
+        v.scores.update(length_ratio=round(ratio, 4), new_words=float(fresh))
+        found: list[str] = []
+        if not text.strip():
+            found.append(reasons.EMPTY)
+        if c["artifacts"]:
+            what = lexical.artifact(text, src, labels=c["artifact_labels"],
+                                    numbering=c["artifact_numbering"])
+            if what is None and p.field == "output" and p.instruction and \
+                    lexical.instruction_echo(text, p.instruction) and \
+                    not lexical.instruction_echo(src, p.instruction):
+                what = "instruction_echo"
+            if what is not None:
+                found.append(reasons.artifact(what))
+        if c["kind"] and p.field == "output":
+            what = lexical.not_its_kind(p.kind, text, src, c["brief_max_ratio"])
+            if what is not None:
+                found.append(reasons.not_its_kind(what))
+        if c["trivial_copy"] and lexical.trivial_copy(text, src):
+            found.append(reasons.TRIVIAL_COPY)
+        if c["answered"] and p.is_instruction and lexical.restates_then_answers(text, src):
+            found.append(reasons.ANSWERED_INSTEAD)
+        if c["lost_detail"] or c["added_detail"]:
+            change = lexical.detail_change(text, src, lost=c["lost_detail"], added=c["added_detail"])
+            if change is not None:
+                found.append(change)
+        if c["negation"] and lexical.negation_flip(text, src):
+            found.append(reasons.NEGATION_FLIP)
+        if not c["length_ratio_min"] <= ratio <= c["length_ratio_max"]:
+            found.append(reasons.length_ratio(ratio))
+        if fresh < c["min_new_words"]:
+            found.append(reasons.few_new_words(fresh))
+        if found and v.reason is None:
+            v.reason = found[0]
+
+    def _vectors(self, pairs: Sequence[Pair], todo: list[int],
+                 given: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
+        if given is not None:
+            return tuple(g[todo] for g in given)
+        table: dict[str, int] = {}
+        idx = [[table.setdefault(t, len(table)) for t in
+                (pairs[i].variant, pairs[i].source, pairs[i].output)] for i in todo]
+        vecs = self.embedder.encode(list(table))
+        arr = np.array(idx)
+        return vecs[arr[:, 0]], vecs[arr[:, 1]], vecs[arr[:, 2]]
+
+    def _embedding_checks(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]],
+                          out: list[Verdict], todo: list[int], v_vec: np.ndarray,
+                          s_vec: np.ndarray, o_vec: np.ndarray) -> None:
+        sims = np.clip(np.einsum("ij,ij->i", v_vec, s_vec), -1.0, 1.0)
+        to_out = np.clip(np.einsum("ij,ij->i", v_vec, o_vec), -1.0, 1.0)
+        for k, i in enumerate(todo):
+            p, c, v = pairs[i], cfg[i], out[i]
+            sim = float(sims[k])
+            v.scores["similarity"] = sim
+            if not c["similarity_min"] <= sim <= c["similarity_max"]:
+                v.reason = v.reason or reasons.out_of_window(sim)
+            if c["answered"] and p.is_instruction and p.output.strip():
+                v.scores["to_output"] = float(to_out[k])
+                if to_out[k] > sim:
+                    v.reason = v.reason or reasons.ANSWERED_INSTEAD
+
+    def _meaning(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
+                 todo: list[int]) -> None:
+        texts: dict[str, int] = {}
+        for i in todo:
+            texts.setdefault(pairs[i].variant, len(texts))
+            texts.setdefault(pairs[i].source, len(texts))
+        toks = self.embedder.token_vectors(list(texts))
+        for i in todo:
+            p, v = pairs[i], out[i]
+            a = align(toks[texts[p.variant]], toks[texts[p.source]])
+            score = meaning_score(v.scores.get("similarity", 0.0), a)
+            v.scores.update(meaning=round(score, 4), align_precision=round(a.precision, 4),
+                            align_recall=round(a.recall, 4))
+            if score < cfg[i]["meaning_min"]:
+                v.reason = v.reason or reasons.meaning_changed(score)
+
+    def _lm_checks(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
+                   todo: list[int]) -> None:
+        scorer = self.scorer
+        flu = [i for i in todo if cfg[i]["fluency"] and pairs[i].variant.strip()]
+        texts = sorted({t for i in flu for t in (pairs[i].variant, pairs[i].source)})
+        lls = dict(zip(texts, scorer.loglik(texts), strict=True))
+        for i in flu:
+            p, v = pairs[i], out[i]
+            score = lls[p.variant].mean - lls[p.source].mean
+            v.scores["fluency"] = round(score, 4)
+            if score < cfg[i]["fluency_min"]:
+                v.reason = v.reason or reasons.disfluent(score)
+        fit = [i for i in todo if cfg[i]["fit"] and pairs[i].is_instruction and pairs[i].output
+               and (out[i].reason is None)]
+        if not fit:
+            return
+        keys = sorted({(q, pairs[i].output) for i in fit
+                       for q in (pairs[i].variant, pairs[i].source)})
+        prefixes = [scorer.chat_prefix(q) for q, _ in keys]
+        fits = dict(zip(keys, scorer.loglik([o for _, o in keys], prefixes,
+                                            max_text_tokens=128), strict=True))
+        for i in fit:
+            p, v = pairs[i], out[i]
+            score = fits[(p.variant, p.output)].mean - fits[(p.source, p.output)].mean
+            v.scores["fit"] = round(score, 4)
+            if score < cfg[i]["fit_min"]:
+                v.reason = v.reason or reasons.output_unfit(score)
+
+
+def lexical_length_ratio(text: str, source: str) -> float:
+    return len(text.strip()) / max(1, len(source.strip()))
+
+
+def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
+    """Methods whose candidates mostly failed, each with its `low_yield_method` reason.
+
+    `results`: (method, reason or None) for every candidate of the run. Near-copies (trivial
+    copies, too few new words, above the cosine window) say nothing about a generator's errors
+    and are not counted; every other reason is a failure.
+    """
+    passed: Counter[str] = Counter()
+    judged: Counter[str] = Counter()
+    settings: dict[str, dict[str, Any]] = {}
+    for method, reason in results:
+        c = settings.setdefault(method, qc.settings(method))
+        if reason is None:
+            passed[method] += 1
+            judged[method] += 1
+        elif not _near_copy(reason, c):
+            judged[method] += 1
+    out: dict[str, str] = {}
+    for method, n in judged.items():
+        c = settings[method]
+        if n >= c["min_judged"] and passed[method] < c["min_pass_rate"] * n:
+            out[method] = reasons.low_yield_method(passed[method], n)
+    return out
+
+
+def _near_copy(reason: str, c: dict[str, Any]) -> bool:
+    kind = reasons.kind(reason)
+    if kind in reasons.NEAR_COPY or "copy" in kind:
+        return True
+    if kind == "out_of_window":
+        try:
+            return float(reason.split(":", 1)[1]) > c["similarity_max"]
+        except (IndexError, ValueError):
+            return False
+    return False
+
+
+def llm_judge(llm: Any, prompt_text: str) -> Callable[[list[tuple[str, str]]], list[float]]:
+    """A judge over (source, variant) instruction pairs: the LLM's P(yes) to "same request?"."""
+    def judge(pairs: list[tuple[str, str]]) -> list[float]:
+        convs = [[{"role": "user", "content": prompt_text.replace("{source}", a)
+                   .replace("{variant}", b)}] for a, b in pairs]
+        return llm.yes_probability(convs)
+    return judge
+
+
+def create_chain(ctx: Any, embedder: Any) -> QualityChain:
+    """The run's chain: the scorer LM from the manifest on first use, the run's LLM as judge."""
+    qc = ctx.config.qc
+
+    def scorer() -> Any:
+        from local_augment.engines.scorer import get_scorer
+        from local_augment.errors import ModelError
+
+        try:
+            _, path = ctx.manifest.require(qc.scorer_model, None)
+        except ModelError:
+            return None
+        return get_scorer(path, device=qc.scorer_device)
+
+    judge = None
+    if qc.judge == "llm":
+        from local_augment.engines.llm import get_llm, load_prompt
+
+        judge = llm_judge(get_llm(ctx), load_prompt("judge").text)
+    return QualityChain(qc, embedder, scorer, judge)

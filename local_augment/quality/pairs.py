@@ -1,0 +1,132 @@
+"""`local-augment qc`: score (source, variant) pairs from a JSONL file with the run's own chain.
+
+Input lines carry `method`, `source_instruction`, `source_output`, `variant_instruction`,
+`variant_output` (and optionally `pid`, `field`); each output line is the input line plus
+`verdict` (`kept` or the reject reason) and `scores`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from local_augment.config import METHODS
+from local_augment.errors import UserError
+from local_augment.quality.chain import Pair
+from local_augment.quality.lexical import output_kind
+
+REQUIRED = ("method", "source_instruction", "source_output", "variant_instruction",
+            "variant_output")
+
+
+def pair_of(item: dict[str, Any], where: str) -> Pair:
+    """The Pair a line describes: what changed decides which texts are compared."""
+    for key in REQUIRED:
+        if not isinstance(item.get(key), str):
+            raise UserError(f"{where}: field {key!r} is missing or not a string; each line needs "
+                            f"{', '.join(REQUIRED)}")
+    method = item["method"]
+    if method not in METHODS:
+        raise UserError(f"{where}: unknown method {method!r}; methods: {', '.join(METHODS)}")
+    field = item.get("field") or (
+        "row" if method == "refusals" else
+        "output" if item["variant_output"] != item["source_output"] and
+        item["variant_instruction"] == item["source_instruction"] else "instruction")
+    if field == "output":
+        return Pair(method, field, item["variant_output"], item["source_output"],
+                    instruction=item["source_instruction"],
+                    kind=item.get("kind") or output_kind(item["variant_output"],
+                                                         item["source_output"]))
+    source, variant = item["source_instruction"], item["variant_instruction"]
+    head, sep, tail = source.partition("\n\n")
+    if sep and variant.endswith(sep + tail) and len(variant) > len(sep + tail):
+        # an instruction with an input, both carried along: compare the instructions (as a run
+        # does); an input that changed is compared whole
+        source, variant = head, variant[: -len(sep + tail)]
+    return Pair(method, field, variant, source, instruction=item["source_instruction"],
+                output=item["source_output"])
+
+
+def read_pairs(path: Path) -> Iterator[tuple[dict[str, Any], Pair]]:
+    """(line as read, its Pair) for each non-blank line; bad lines are errors naming the line."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{n}"
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise UserError(f"{where}: not valid JSON ({exc.msg}); one JSON object per line"
+                                ) from None
+            if not isinstance(item, dict):
+                raise UserError(f"{where}: expected a JSON object")
+            yield item, pair_of(item, where)
+
+
+def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool = False,
+                chunk: int = 4096) -> tuple[int, Counter[str], list[str]]:
+    """Score every pair of `path` with the run's chain and the low-yield gate; write JSONL lines
+    (to `out_path`, or stdout). Returns (pairs scored, verdict kinds counted, notices)."""
+    import sys
+
+    from local_augment.augmenters.base import Context
+    from local_augment.engines.embedder import get_embedder
+    from local_augment.formats import AtomicJsonlWriter
+    from local_augment.models import load_manifest
+    from local_augment.quality.chain import create_chain, low_yield
+    from local_augment.quality.reasons import kind
+
+    manifest = load_manifest(cfg.run.models_dir)
+    ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed)
+    _, embed_path = manifest.require(cfg.embedder.model, "embedder")
+    embedder = get_embedder(embed_path, device=cfg.embedder.device,
+                            batch_size=cfg.embedder.batch_size)
+    chain = create_chain(ctx, embedder)
+    items: list[dict[str, Any]] = []
+    batch: list[tuple[dict[str, Any], Pair]] = []
+
+    def flush() -> None:
+        verdicts = chain.check([p for _, p in batch], exhaustive=exhaustive)
+        for (item, pair), v in zip(batch, verdicts, strict=True):
+            items.append({**item, "_method": pair.method, "verdict": v.reason or "kept",
+                          "scores": {k: round(float(x), 4) for k, x in v.scores.items()}})
+        batch.clear()
+
+    try:
+        for item, pair in read_pairs(path):
+            batch.append((item, pair))
+            if len(batch) >= chunk:
+                flush()
+        if batch:
+            flush()
+        gated = low_yield([(i["_method"], None if i["verdict"] == "kept" else i["verdict"])
+                           for i in items], cfg.qc)
+        counts: Counter[str] = Counter()
+        writer = AtomicJsonlWriter(out_path) if out_path is not None else None
+        try:
+            for item in items:
+                method = item.pop("_method")
+                if item["verdict"] == "kept" and method in gated:
+                    item["verdict"] = gated[method]
+                counts[kind(item["verdict"])] += 1
+                if writer is not None:
+                    writer.write(item)
+                else:
+                    sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+            if writer is not None:
+                writer.commit()
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+    finally:
+        for engine in ctx.shared.values():
+            if hasattr(engine, "unload"):
+                engine.unload()
+    return len(items), counts, chain.notices

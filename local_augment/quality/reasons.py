@@ -1,0 +1,69 @@
+"""Quality-control reject reasons, machine-readable: `kind` or `kind:detail`.
+
+The kind (before the first colon) is what reports count; the detail says what was found.
+"""
+
+from __future__ import annotations
+
+EMPTY = "empty"
+TRIVIAL_COPY = "trivial_copy"
+ANSWERED_INSTEAD = "answered_instead"
+NEGATION_FLIP = "negation_flip"
+
+# every kind the chain can give, cheapest check first (reports list them in this order)
+KINDS = (
+    EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
+    NEGATION_FLIP, "length_ratio", "few_new_words", "wrong_language", "out_of_window",
+    "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
+)
+# kinds that say a candidate is too close to its source, not that its generator failed
+NEAR_COPY = frozenset({TRIVIAL_COPY, "few_new_words"})
+
+
+def kind(reason: str) -> str:
+    """`artifact:label:answer` -> `artifact`."""
+    return reason.split(":", 1)[0]
+
+
+def artifact(what: str) -> str:
+    return f"artifact:{what}"
+
+
+def wrong_language(code: str) -> str:
+    return f"wrong_language:{code}"
+
+
+def length_ratio(ratio: float) -> str:
+    return f"length_ratio:{ratio:.2f}"
+
+
+def few_new_words(n: int) -> str:
+    return f"few_new_words:{n}"
+
+
+def out_of_window(sim: float) -> str:
+    return f"out_of_window:{sim:.3f}"
+
+
+def meaning_changed(score: float) -> str:
+    return f"meaning_changed:{score:.3f}"
+
+
+def disfluent(score: float) -> str:
+    return f"disfluent:{score:.2f}"
+
+
+def output_unfit(score: float) -> str:
+    return f"output_unfit:{score:.2f}"
+
+
+def judge_rejected(p_yes: float) -> str:
+    return f"judge_rejected:{p_yes:.2f}"
+
+
+def not_its_kind(what: str) -> str:
+    return f"not_its_kind:{what}"
+
+
+def low_yield_method(passed: int, judged: int) -> str:
+    return f"low_yield_method:{passed}/{judged}"

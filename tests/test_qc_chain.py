@@ -1,0 +1,268 @@
+"""The quality-control chain on real components: MiniLM, py3langid, SmolLM2 as scorer.
+
+Assertions are orderings and reasons, not hard-coded scores.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from local_augment.config import load_config
+from local_augment.quality import lexical
+from local_augment.quality.chain import Pair, QualityChain, low_yield
+from local_augment.quality.language import wrong_language
+
+SOURCE = "How do I reset my password if I no longer have access to my recovery e-mail?"
+OUTPUT = ("If your recovery e-mail is unavailable, choose 'Forgot password', then 'I can't access "
+          "this e-mail', and verify your identity with the phone number on file.")
+
+
+@pytest.fixture(scope="module")
+def scorer(manifest):
+    from local_augment.engines.scorer import LMScorer
+
+    _, path = manifest.require("smollm2-135m-instruct", "llm")
+    return LMScorer(path).load()
+
+
+@pytest.fixture(scope="module")
+def chain(embedder, scorer):
+    return QualityChain(load_config().qc, embedder, scorer)
+
+
+def pair(variant, source=SOURCE, method="paraphrase", **kw):
+    kw.setdefault("output", OUTPUT)
+    kw.setdefault("instruction", source)
+    return Pair(method, kw.pop("field", "instruction"), variant, source, **kw)
+
+
+# ------------------------------------------------------------------------------ lexical checks
+
+@pytest.mark.parametrize("variant, what", [
+    ("First Rewrite: How do I reset my password without my recovery e-mail?", "prompt_words"),
+    ("Here is a JSON list of 3 strings: reset password", "prompt_words"),
+    ("Question: How can I reset my password? Answer: use the link", "question_answer"),
+    ("Sentence 2: How can I reset my password without the recovery e-mail?", "label"),
+    ("How can I reset my password without [insert e-mail here]?", "placeholder"),
+    ("1. Reset my password without my recovery e-mail.", "numbering"),
+    ("How can I reset (my password without my recovery e-mail?", "unbalanced"),
+    ("reset reset reset the password password password reset reset reset", "repetition"),
+    ("As an AI, I can reset the password without the recovery e-mail.", "meta"),
+    ('Could you translate "Where is it?"?', "punctuation"),
+])
+def test_artifacts_name_what_they_found(variant, what):
+    found = lexical.artifact(variant, 'Translate "Where is it?"' if what == "punctuation"
+                             else SOURCE)
+    assert found is not None and found.startswith(what)
+
+
+def test_artifacts_the_source_has_are_not_artifacts():
+    src = "Rewrite this JSON list of 3 strings as YAML: [\"a\", \"b\", \"c\"]"
+    assert lexical.artifact("Turn this JSON list of 3 strings into YAML: [\"a\", \"b\", \"c\"]",
+                            src.replace("Rewrite", "rewrite")) is None
+    assert lexical.artifact("Task: Why is the sky blue?", "Why is the sky blue?",
+                            labels=False) is None
+
+
+def test_trivial_copy_is_lexical():
+    assert lexical.trivial_copy("Please reset my password.", "reset my password")
+    assert lexical.trivial_copy("The password reset link has expired.",
+                                "My password reset link has expired.")
+    assert not lexical.trivial_copy("Could you reset my password?", "Reset my password.")
+    assert not lexical.trivial_copy("Task: reset my password", "Reset my password.")
+
+
+def test_details_lost_and_added():
+    src = "I was billed for 12 seats but we only use 8 on the Pro plan at https://x.example/b."
+    assert lexical.detail_change("I got billed for 12 seats though we use 8 on the Pro plan at "
+                                 "https://x.example/b.", src) is None
+    assert lexical.detail_change("I was billed for 12 seats but we use 6 on the Pro plan at "
+                                 "https://x.example/b.", src) == "lost_detail:8"
+    lost = lexical.detail_change("I was billed for 12 seats but we only use 8 on the plan.", src)
+    assert lost.startswith("lost_detail:")
+    assert lexical.detail_change(src.replace("Pro plan", "Pro plan in Frankfurt"),
+                                 src) == "added_detail:Frankfurt"
+    # a number written out counts as kept; a placeholder must survive verbatim
+    assert lexical.detail_change("Why has it not updated in four days?",
+                                 "Why has it not updated in 4 days?") is None
+    assert lexical.detail_change("Check order {{id}} now", "Check order {{order_id}}").startswith(
+        "lost_detail:{{order_id}}")
+
+
+def test_negation_flip():
+    assert lexical.negation_flip("Why can I upload files larger than 2 GB?",
+                                 "Why can't I upload files larger than 2 GB?")
+    assert not lexical.negation_flip("Why is it not possible to upload files over 2 GB?",
+                                     "Why can't I upload files larger than 2 GB?")
+
+
+def test_answered_instead_lexically():
+    src = "Explain what a SQL JOIN does, with a simple example."
+    answer = ("Explain what a SQL JOIN does, with a simple example. A SQL JOIN combines rows from "
+              "two tables based on a related column, for example orders and customers.")
+    assert lexical.restates_then_answers(answer, src)
+    assert not lexical.restates_then_answers("Please help with the following. " + src, src)
+
+
+# ------------------------------------------------------------------------------ language ID
+
+def test_wrong_language_on_the_real_identifier():
+    src = "The meeting has been postponed until next week because the manager is ill."
+    lang, _ = wrong_language("La reunión se ha aplazado hasta la próxima semana porque el "
+                             "gerente está enfermo.", src)
+    assert lang == "es"
+    assert wrong_language("The meeting was moved to next week since the manager is sick.",
+                          src)[0] is None
+    assert wrong_language("Français", src)[0] is None  # too short to call
+
+
+# ------------------------------------------------------------------------------ the chain
+
+def test_chain_reasons_on_real_models(chain):
+    cases = {
+        "Rewrite: How do I reset my password without my recovery e-mail?": "artifact",
+        "Please how do I reset my password if I no longer have access to my recovery e-mail?":
+            "trivial_copy",
+        "¿Cómo restablezco mi contraseña si ya no tengo acceso a mi correo de recuperación?":
+            "wrong_language",
+        "Which hiking trails are no longer open in the mountains this week?": "out_of_window",
+        "How do I change my username if I no longer have access to my recovery e-mail?":
+            "meaning_changed",
+        "What steps let me reset my password when I can no longer get into my recovery e-mail?":
+            None,
+    }
+    verdicts = chain.check([pair(v) for v in cases])
+    got = {v: (r.reason.split(":")[0] if r.reason else None)
+           for v, r in zip(cases, verdicts, strict=True)}
+    assert got == cases
+    kept = verdicts[-1]
+    assert {"similarity", "meaning", "fluency", "length_ratio"} <= set(kept.scores)
+
+
+def test_meaning_ranks_a_paraphrase_above_a_changed_request(chain):
+    good, changed = chain.check([
+        pair("What steps let me reset my password when I can no longer get into my recovery "
+             "e-mail?"),
+        pair("How do I change my username if I no longer have access to my recovery e-mail?"),
+    ], exhaustive=True)
+    assert good.scores["meaning"] > changed.scores["meaning"]
+
+
+def test_fluency_ranks_garbled_text_below_fluent(chain):
+    fluent, garbled = chain.check([
+        pair("What steps let me reset my password when I can no longer get into my recovery "
+             "e-mail?"),
+        pair("password recovery reset e-mail my no access if I when steps let longer get the"),
+    ], exhaustive=True)
+    assert fluent.scores["fluency"] > garbled.scores["fluency"]
+
+
+def test_answered_instead_by_embedding(chain):
+    v, = chain.check([pair("Choose 'Forgot password', then 'I can't access this e-mail', and "
+                           "verify your identity with your phone number.")])
+    assert v.reason == "answered_instead"
+
+
+def test_template_wrappers_pass_and_please_does_not(chain):
+    src = "Explain what photosynthesis is in simple terms."
+    out = "Photosynthesis is how plants make food from light, water and carbon dioxide."
+    verdicts = chain.check([pair(v, src, "templates", output=out) for v in (
+        "Task: Explain what photosynthesis is in simple terms.",
+        "Could you explain what photosynthesis is in simple terms?",
+        "Please explain what photosynthesis is in simple terms.")])
+    assert [v.reason for v in verdicts] == [None, None, "trivial_copy"]
+
+
+def test_output_variants_kind_echo_and_facts(chain):
+    src = ("Our Enterprise SLA guarantees 99.95% monthly uptime. If we miss it, you can claim "
+           "service credits of 10% of the monthly fee for each 0.1% below the target.")
+    ins = "What is the uptime guarantee in your SLA?"
+
+    def out(v, kind="brief"):
+        return Pair("outputs", "output", v, src, instruction=ins, kind=kind)
+
+    verdicts = chain.check([
+        out("The Enterprise SLA guarantees 99.9% monthly uptime with 10% credits per 0.1% missed."),
+        out("What is the uptime guarantee in your SLA? Enterprise: 99.95% monthly uptime, 10% "
+            "credit per 0.1% below."),
+        out(src + " Thanks."),
+        out("- Enterprise SLA: 99.95% monthly uptime\n- Missed: 10% credit per 0.1% below",
+            "bulleted"),
+    ])
+    reasons = [v.reason.split(":")[0] if v.reason else None for v in verdicts]
+    assert reasons[0] == "lost_detail"
+    assert reasons[1] == "artifact" and verdicts[1].reason.endswith("instruction_echo")
+    assert reasons[2] == "not_its_kind"
+    assert reasons[3] is None
+
+
+def test_low_yield_gate_counts_failures_not_near_copies():
+    qc = load_config().qc
+    results = [("paraphrase", "artifact:label:rewrite")] * 30 + [("paraphrase", None)] * 2
+    results += [("templates", "trivial_copy")] * 30 + [("templates", None)] * 5
+    gated = low_yield(results, qc)
+    assert gated == {"paraphrase": "low_yield_method:2/32"}
+
+
+def test_checks_switch_off_per_method(embedder):
+    cfg = load_config(overrides={"qc.methods": {"paraphrase": {"artifacts": False,
+                                                               "fluency": False}}})
+    chain = QualityChain(cfg.qc, embedder, scorer=None)
+    v, = chain.check([pair("Rewrite: how can I reset my password if I no longer have access to "
+                           "my recovery e-mail?")])
+    assert v.reason is None or not v.reason.startswith("artifact")
+    assert "fluency" not in v.scores
+
+
+def test_missing_scorer_model_is_a_notice_not_a_failure(embedder):
+    chain = QualityChain(load_config().qc, embedder, scorer=lambda: None)
+    v, = chain.check([pair("What steps let me reset my password when I can no longer get into "
+                           "my recovery e-mail?")])
+    assert v.reason is None and "fluency" not in v.scores
+    assert any("scorer model" in n for n in chain.notices)
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+def test_qc_command_scores_pairs(tmp_path, monkeypatch, models_dir):
+    from click.testing import CliRunner
+
+    from local_augment.cli import cli
+
+    lines = [
+        {"pid": "a", "method": "templates", "source_instruction": "Why is the sky blue?",
+         "source_output": "Sunlight scatters off air molecules; blue scatters most.",
+         "variant_instruction": "Task: Why is the sky blue?",
+         "variant_output": "Sunlight scatters off air molecules; blue scatters most."},
+        {"pid": "b", "method": "paraphrase", "source_instruction": "Why is the sky blue?",
+         "source_output": "Sunlight scatters off air molecules; blue scatters most.",
+         "variant_instruction": "First rewrite", "variant_output":
+         "Sunlight scatters off air molecules; blue scatters most."},
+    ]
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "scored.jsonl"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"run:\n  models_dir: {models_dir}\n")
+    res = CliRunner().invoke(cli, ["qc", str(src), "-c", str(cfg), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [g["pid"] for g in got] == ["a", "b"]
+    assert got[0]["verdict"] == "kept" and got[0]["scores"]["similarity"] > 0.8
+    assert "meaning" in got[0]["scores"]
+    assert got[1]["verdict"].startswith("artifact:")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"method": "templates"}\n')
+    res = CliRunner().invoke(cli, ["qc", str(bad), "-c", str(cfg)])
+    assert res.exit_code != 0 and "bad.jsonl:1" in res.output and "source_instruction" in res.output
+
+
+def test_judge_share_is_robust():
+    from local_augment.engines.llm import yes_share
+
+    assert yes_share([(" Yes", np.log(0.6)), ("No", np.log(0.2))]) == pytest.approx(0.75)
+    assert yes_share([("maybe", 0.0)]) == 0.5
+    assert yes_share([]) == 0.5
