@@ -7,6 +7,7 @@ cache, and a server that dies mid-run: a clear stop, finished shards kept, a rer
 from __future__ import annotations
 
 import json
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -71,11 +72,51 @@ def test_llm_methods_flow_through_qc_dedup_and_mix(vllm_server, tmp_path):
         assert r["reason"]
         if r["reason"] == "unparseable_llm_output":
             assert "raw" in r
+    # no kept variant carries text from the prompt or an answer format its source lacks
+    for r in rows:
+        prov = r["_provenance"]
+        if prov["method"] not in ("paraphrase", "outputs"):
+            continue
+        src = originals[prov["source_id"]]
+        field = "instruction" if prov["method"] == "paraphrase" else "output"
+        for pattern in ARTIFACTS:
+            found = re.search(pattern, r[field], re.I | re.M)
+            assert not found or re.search(pattern, src[field], re.I | re.M), (pattern, r[field])
     # a second run with another QC window asks the model nothing: every answer is cached
     again = pipeline.run(_cfg(vllm_server, **{"qc.similarity_min": 0.5}), data, out,
                          methods=["paraphrase", "outputs", "refusals"])
     assert again.report["model_cache"]["misses"] == 0
     assert again.report["model_cache"]["hits"] > 0
+
+
+ARTIFACTS = (r"\bre-?writ", r"\brephras", r"\bjson\b", r"\blist of (\d|three)",
+             r"\b(answer|question|sentence \d+|reply|response|rewrite)\s*:", r"\[insert",
+             r"\bhere is (the|a|your)\b")
+
+
+def test_llm_judge_runs_on_both_engines(vllm_server, vllm_engine, embedder, manifest):
+    """qc.judge: llm on the tiny model: it runs, answers a probability for every pair, and the
+    chain uses it (robustness, not accuracy: SmolLM2-135M is no judge)."""
+    from local_augment.augmenters.base import Context
+    from local_augment.quality.chain import Pair, create_chain
+
+    pairs = [Pair("paraphrase", "instruction", v, "How do I reset my password?",
+                  output="Use the Forgot password link.")
+             for v in ("What are the steps to reset my password?", "How do I delete my account?")]
+    for shared in ({"llm": vllm_engine}, {}):
+        cfg = _cfg(vllm_server, **{"qc.judge": "llm", "qc.fluency": False})
+        if shared:
+            cfg.llm.engine = "vllm"
+        ctx = Context(config=cfg, manifest=manifest, seed=0, shared=dict(shared))
+        chain = create_chain(ctx, embedder)
+        verdicts = chain.check(pairs, exhaustive=True)
+        for v in verdicts:
+            assert 0.0 <= v.scores["judge"] <= 1.0
+            assert v.reason is None or v.reason.split(":")[0] in {"judge_rejected",
+                                                                  "meaning_changed",
+                                                                  "out_of_window"}
+        if not shared:
+            ctx.shared["llm"].unload()
 
 
 class FlakyProxy:
