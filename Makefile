@@ -14,7 +14,7 @@ export LOCAL_AUGMENT_CACHE ?= $(CURDIR)/.cache
 export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export HF_HOME ?= $(CURDIR)/.cache/hf
 
-.PHONY: install models augment test test-fast bench lint serve clean
+.PHONY: install models augment test test-fast bench lint serve clean browser
 
 install: $(STAMP)
 
@@ -37,7 +37,15 @@ models: install
 augment: models
 	$(BIN)/local-augment augment $(INPUT) --output-dir $(OUT) --config $(CONFIG)
 
-test: models
+# The report's browser test needs Debian's chromium: installed here where we can (root with
+# apt-get), otherwise that one test skips and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	  echo "chromium is not installed: the report browser test will skip"
+
+test: models browser
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: models

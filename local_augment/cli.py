@@ -41,31 +41,58 @@ def _methods(value: str | None) -> list[str] | None:
     return names
 
 
-class BarProgress:
-    """Renders the library's progress callback as one tqdm bar per stage."""
+# the run's own stages; any other name is a model stage inside them (LLM, embed, translate…)
+RUN_STAGES = ("generate+score", "dedup", "write")
 
-    def __init__(self, enabled: bool) -> None:
+
+class BarProgress:
+    """Renders the library's progress callback: one bar per run stage (rows), and under it one
+    bar for the model stage now running (items, rate, ETA), replaced when the next one starts.
+    Notices are printed once each."""
+
+    def __init__(self, enabled: bool, stream: Any = None) -> None:
         self.enabled = enabled
+        self.stream = stream or sys.stderr
         self.bars: dict[str, Any] = {}
+        self.sub: tuple[str, Any] | None = None
+        self.noticed: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage.startswith("notice: "):
-            click.secho(stage.removeprefix("notice: "), fg="yellow", err=True)
+            note = stage.removeprefix("notice: ")
+            if note not in self.noticed:
+                self.noticed.add(note)
+                click.secho(note, fg="yellow", file=self.stream)
             return
         if not self.enabled:
             return
         from tqdm import tqdm
 
-        bar = self.bars.get(stage)
-        if bar is None:
-            self.close()  # a new stage: the earlier bars are finished
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row", file=sys.stderr,
-                                          leave=True, dynamic_ncols=True)
+        if stage not in RUN_STAGES:
+            if self.sub is None or self.sub[0] != stage:
+                self._close_sub()
+                self.sub = (stage, tqdm(total=total, desc=f"  {stage}", unit="item",
+                                        file=self.stream, leave=False, dynamic_ncols=True,
+                                        position=1, mininterval=1.0))
+            bar = self.sub[1]
+        else:
+            bar = self.bars.get(stage)
+            if bar is None:
+                self.close()  # a new run stage: the earlier bars are finished
+                bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row",
+                                              file=self.stream, leave=True, dynamic_ncols=True,
+                                              position=0)
         if total is not None and bar.total != total:
             bar.total = total
         bar.update(done - bar.n)
 
+    def _close_sub(self) -> None:
+        if self.sub is not None:
+            self.sub[1].close()
+            self.sub = None
+
     def close(self) -> None:
+        self._close_sub()
         for bar in self.bars.values():
             bar.close()
         self.bars = {}
@@ -106,30 +133,50 @@ def cli(verbose: int) -> None:
 @click.option("--ray-llm-replicas", type=click.IntRange(min=1), default=1, show_default=True,
               help="vLLM replicas for --ray-llm ray.data.llm")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
+@click.pass_context
 @user_errors
-def augment(input_path: Path, output_dir: Path, config_path: Path | None, methods: str | None,
-            seed: int | None, fmt: str | None, strict: bool, no_provenance: bool, fresh: bool,
-            executor: str, ray_address: str | None, ray_llm: str, ray_llm_replicas: int,
-            quiet: bool) -> None:
-    """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir."""
+def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
+            config_path: Path | None, methods: str | None, seed: int | None, fmt: str | None,
+            strict: bool, no_provenance: bool, fresh: bool, executor: str,
+            ray_address: str | None, ray_llm: str, ray_llm_replicas: int, quiet: bool) -> None:
+    """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir.
+
+    Without -v, what the model libraries print (vLLM, torch, transformers, Triton, Ray) goes to
+    OUTPUT/logs/run.log; the terminal shows progress, notices and the summary.
+    """
     from local_augment.executors import get_executor
-    from local_augment.pipeline import run
+    from local_augment.pipeline import prepare_output_dir, run
+    from local_augment.quiet import quiet_terminal
 
     overrides = {"run.seed": seed} if seed is not None else {}
     cfg = load_config(config_path, overrides)
-    if quiet:  # transformers' own "Loading weights" bars too
-        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-        from transformers.utils import logging as hf_logging
+    verbose = click_ctx.find_root().params.get("verbose", 0)
+    log_path = prepare_output_dir(output_dir) / "logs" / "run.log"
+    # transformers' own "Loading weights" bars: never on the terminal
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
-    bars = BarProgress(enabled=not quiet)
-    try:
-        result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),
-                     strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars,
-                     executor=get_executor(executor, ray_address, llm=ray_llm,
-                                           llm_replicas=ray_llm_replicas))
-    finally:
-        bars.close()
+    hf_logging.disable_progress_bar()
+    with quiet_terminal(log_path, enabled=verbose == 0) as term:
+        bars = BarProgress(enabled=not quiet, stream=term.err)
+        try:
+            result = run(cfg, input_path, output_dir, fmt=fmt, methods=_methods(methods),
+                         strict=strict, provenance=not no_provenance, fresh=fresh, progress=bars,
+                         executor=get_executor(executor, ray_address, llm=ray_llm,
+                                               llm_replicas=ray_llm_replicas))
+        except (UserError, click.ClickException, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if term.log_path is None:
+                raise
+            import traceback
+
+            traceback.print_exc()  # into the log
+            raise click.ClickException(
+                f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+                f" — the details are in {term.log_path}") from None
+        finally:
+            bars.close()
     c = result.report["counts"]
     click.echo(
         f"{c['input_rows']} input rows ({c['bad_input_rows']} bad) -> {c['output_rows']} rows "
@@ -235,6 +282,21 @@ def models_verify(models_dir: Path | None, check_all: bool) -> None:
         failed |= state in ("corrupt", "unverified") or (state == "missing" and spec.default)
     if failed:
         raise SystemExit(1)
+
+
+@cli.command("inspect")
+@click.argument("output_dir", metavar="OUT", type=click.Path(exists=True, file_okay=False,
+                                                             path_type=Path))
+@click.option("--method", "-m", type=click.Choice(METHODS), help="one method only")
+@click.option("--reason", "-r", help="rejected rows whose reason starts with this (e.g. artifact)")
+@click.option("-n", "n", type=click.IntRange(min=1), default=5, show_default=True,
+              help="rows per method and verdict")
+@user_errors
+def inspect_cmd(output_dir: Path, method: str | None, reason: str | None, n: int) -> None:
+    """Kept and rejected rows of a run beside their source rows."""
+    from local_augment.inspection import inspect_rows
+
+    click.echo(inspect_rows(output_dir, method=method, reason=reason, n=n))
 
 
 @cli.command()

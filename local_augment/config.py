@@ -77,7 +77,10 @@ class LLMConfig(Section):
     max_concurrency: int = Field(64, ge=1, le=4096)
     timeout_s: float = Field(120.0, gt=0)
     retries: int = Field(4, ge=0, le=20)
-    batch_size: int = Field(2048, ge=1, description="conversations per in-process chat() call")
+    batch_size: int = Field(2048, ge=1, description="conversations per in-process chat() call, at most")
+    chunk_size: int = Field(0, ge=0, description=(
+        "conversations per chat() call between progress updates; 0: 64 on CPU (a few seconds on "
+        "a slow host), batch_size on a GPU"))
     max_tokens: int = Field(256, ge=8, le=8192)
     temperature: float = Field(0.8, ge=0, le=2)
     top_k: int = Field(50, ge=-1)
@@ -94,6 +97,9 @@ class LLMConfig(Section):
 class ParaphraseConfig(Section):
     n: int = Field(3, ge=1, le=16, description="paraphrases asked per instruction")
     prompt: Path | None = Field(None, description="prompt template file overriding the built-in")
+    sample: float = Field(1.0, gt=0, le=1, description=(
+        "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "
+        "across shards, executors and resumes); below 1 keeps a CPU run short"))
 
 
 class OutputsConfig(Section):
@@ -101,6 +107,9 @@ class OutputsConfig(Section):
     brief_max_words: int = Field(50, ge=5, le=500)
     min_output_words: int = Field(12, ge=1, description="outputs shorter than this are not varied")
     prompt_dir: Path | None = None
+    sample: float = Field(1.0, gt=0, le=1, description=(
+        "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "
+        "across shards, executors and resumes); below 1 keeps a CPU run short"))
 
 
 # Which checks run and how strict they are; every field can be overridden per method under

@@ -29,13 +29,16 @@ from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Augmenter, Context
 from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.diversity import mean_pairwise_distance
 from local_augment.errors import BadRow, UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import PARQUET, container_of, read_examples
 from local_augment.models import Manifest, load_manifest
+from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diagnosis import diagnose
+from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
 from local_augment.records import ALPACA, Candidate, Example
 from local_augment.shards import ShardStore
@@ -132,7 +135,8 @@ def run(cfg: Config, input_path: str | os.PathLike[str], output_dir: str | os.Pa
     `<output>/.work/` and rerunning the same command resumes from them.
     """
     try:
-        return _run(cfg, input_path, output_dir, **kwargs)
+        with reporting(kwargs.get("progress")):
+            return _run(cfg, input_path, output_dir, **kwargs)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             raise UserError(
@@ -216,6 +220,8 @@ def _run(
     notices.extend(chain.notices)
     report["notices"] = notices
     report["diagnosis"] = diagnose(report, cfg.llm.model)
+    report["settings"] = cfg.model_dump(mode="json")
+    report["models"] = models_used(manifest, cfg, report["methods"])
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
     from local_augment.report import write_report
 
@@ -245,10 +251,18 @@ def finish(
     verdicts: dict[str, str] = {}
     for key, live in live_info.items():
         live_by_key[key] = []
+        family: dict[str, list[Candidate]] = {}
         for j, c in live:
             if c.method in gated:
                 verdicts[c.id] = gated[c.method]
                 continue
+            siblings = family.setdefault(c.source_id, [])
+            twin = next((s for s in siblings if s.field == c.field
+                         and trivial_copy(c.text, s.text)), None)
+            if twin is not None:  # dedup does not compare siblings: their lexical copies go here
+                verdicts[c.id] = f"near_duplicate_of:{twin.id}"
+                continue
+            siblings.append(c)
             live_by_key[key].append(j)
             cand_ids.append(c.id)
             picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
@@ -269,7 +283,6 @@ def finish(
         dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
         for i in np.nonzero(result.duplicate_of >= 0)[0]:
             verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
-        del matrix
     timings["dedup"] += time.perf_counter() - t0
     progress("dedup", 1, 1)
     t0 = time.perf_counter()
@@ -278,17 +291,50 @@ def finish(
         if verdict is not None:
             verdicts[cid] = verdict
     timings["mix"] += time.perf_counter() - t0
+    distance: dict[str, float] = {}
+    if ids:
+        kept = np.concatenate([np.ones(n_orig, dtype=bool),
+                               np.array([c not in verdicts for c in cand_ids], dtype=bool)])
+        distance = {
+            "before": mean_pairwise_distance(matrix, np.arange(n_orig), seed=cfg.run.seed),
+            "after": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=cfg.run.seed)}
+        del matrix
     t0 = time.perf_counter()
     report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance,
                            cfg)
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
     report["dedup"] = dedup_info
+    if distance:
+        report["diversity"]["before"]["mean_distance"] = distance["before"]
+        report["diversity"]["after"]["mean_distance"] = distance["after"]
     report["low_yield_methods"] = gated
     report["mix"] = {"budget": budget(n_orig, cfg.mix), **cfg.mix.model_dump()}
     report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
+
+
+def models_used(manifest: Manifest, cfg: Config, methods: list[str]) -> dict[str, dict]:
+    """Name and checksum of each installed model the run's settings point at, by role."""
+    wanted = {"embedder": cfg.embedder.model}
+    if cfg.qc.fluency or cfg.qc.fit:
+        wanted["qc scorer"] = cfg.qc.scorer_model
+    if {"paraphrase", "outputs"} & set(methods) or cfg.qc.judge == "llm":
+        wanted["llm"] = cfg.llm.model
+    if "backtranslation" in methods:
+        for pivot in cfg.backtranslation.pivots:
+            wanted[f"translator en-{pivot}"] = f"opus-mt-en-{pivot}"
+            wanted[f"translator {pivot}-en"] = f"opus-mt-{pivot}-en"
+    out: dict[str, dict] = {}
+    for role, name in wanted.items():
+        spec = manifest.models.get(name)
+        if spec is not None and manifest.path(spec).is_dir():
+            out[role] = manifest.describe(spec)
+        elif role == "llm" and cfg.llm.engine == "server":
+            out[role] = {"name": cfg.llm.served_model or name, "engine": "server",
+                         "base_url": cfg.llm.base_url}
+    return out
 
 
 def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, list[int]],

@@ -20,12 +20,15 @@ def write_report(report: dict[str, Any], output_dir: Path) -> None:
 
 
 def _bars(values: list[float], width: int = 560, height: int = 140, colour: str = COLOURS[0],
-          marks: tuple[float, ...] = (), lo: float = 0.0, hi: float = 1.0) -> str:
-    """An SVG bar chart of equal-width bins over [lo, hi]; `marks` draws vertical lines."""
+          marks: tuple[float, ...] = (), lo: float = 0.0, hi: float = 1.0, unit: str = "") -> str:
+    """An SVG bar chart of equal-width bins over [lo, hi]; `marks` draws vertical lines; the
+    y axis is labelled with counts (0 and the tallest bar), the x axis at both ends and middle."""
     n = len(values) or 1
     top = max(values) if values and max(values) > 0 else 1
     bw = width / n
-    parts = [f'<svg width="{width}" height="{height + 18}" role="img">']
+    left = 34
+    parts = [f'<svg viewBox="0 0 {width + left} {height + 30}" width="100%" role="img" '
+             f'style="max-width:{width + left}px"><g transform="translate({left},0)">']
     for i, v in enumerate(values):
         h = (v / top) * height
         parts.append(f'<rect x="{i * bw:.1f}" y="{height - h:.1f}" width="{max(bw - 1, 1):.1f}" '
@@ -35,8 +38,16 @@ def _bars(values: list[float], width: int = 560, height: int = 140, colour: str 
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{height}" stroke="#c00" '
                      'stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{x + 2:.1f}" y="12" font-size="11" fill="#c00">{m:g}</text>')
-    parts.append(f'<text x="0" y="{height + 14}" font-size="11">{lo:g}</text>')
-    parts.append(f'<text x="{width - 24}" y="{height + 14}" font-size="11">{hi:g}</text></svg>')
+    parts.append(f'<line x1="0" x2="{width}" y1="{height}" y2="{height}" stroke="#999"/>')
+    parts.append(f'<text x="-4" y="10" font-size="11" text-anchor="end">{top:g}</text>')
+    parts.append(f'<text x="-4" y="{height}" font-size="11" text-anchor="end">0</text>')
+    for frac, val in ((0, lo), (0.5, (lo + hi) / 2), (1, hi)):
+        anchor = "start" if frac == 0 else "end" if frac == 1 else "middle"
+        parts.append(f'<text x="{frac * width:.1f}" y="{height + 14}" font-size="11" '
+                     f'text-anchor="{anchor}">{val:g}</text>')
+    parts.append(f'<text x="{width / 2:.1f}" y="{height + 28}" font-size="11" '
+                 f'text-anchor="middle">{html.escape(unit)} (bar height: candidates)</text>')
+    parts.append("</g></svg>")
     return "".join(parts)
 
 
@@ -46,7 +57,8 @@ def _hbars(items: dict[str, tuple[int, int]]) -> str:
     for i, (name, (acc, gen)) in enumerate(items.items()):
         frac = acc / gen if gen else 0.0
         rows.append(
-            f'<tr><td>{html.escape(name)}</td><td><svg width="300" height="14">'
+            f'<tr><td>{html.escape(name)}</td><td><svg viewBox="0 0 300 14" width="100%" '
+            f'style="max-width:300px;min-width:80px">'
             f'<rect width="300" height="14" fill="#eee"/><rect width="{300 * frac:.1f}" height="14" '
             f'fill="{COLOURS[i % len(COLOURS)]}"/></svg></td><td>{acc} / {gen} '
             f'({frac:.0%})</td></tr>')
@@ -75,6 +87,59 @@ def _reason_matrix(report: dict[str, Any]) -> str:
     return f"<div class='wide'><table><tr>{head}</tr>{''.join(rows)}</table></div>"
 
 
+def _esc(text: Any, limit: int = 400) -> str:
+    s = str(text)
+    return html.escape(s if len(s) <= limit else s[: limit - 1] + "…")
+
+
+def _rows_table(rows: list[dict[str, Any]], with_reason: bool) -> str:
+    head = "<tr><th>source</th><th>variant</th>" + ("<th>reason</th>" if with_reason else "") \
+        + "<th>scores</th></tr>"
+    body = []
+    for r in rows:
+        scores = ", ".join(f"{k} {v:g}" for k, v in r.get("scores", {}).items()
+                           if k in ("similarity", "meaning", "fluency", "length_ratio"))
+        cells = [_esc(r.get("source", "")), _esc(r.get("variant", ""))]
+        if with_reason:
+            cells.append(_esc(r.get("reason", "")))
+        cells.append(_esc(scores))
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return f"<div class='wide'><table class='rows'>{head}{''.join(body)}</table></div>"
+
+
+def _samples(report: dict[str, Any]) -> list[str]:
+    """Per method: a few kept rows, and a few rejected rows of each reason."""
+    out: list[str] = []
+    for method, s in report.get("samples", {}).items():
+        out.append(f"<h3>{html.escape(method)}</h3>")
+        if s.get("kept"):
+            out.append("<h4>Kept rows</h4>" + _rows_table(s["kept"], False))
+        rejected = [r for rows in s.get("rejected", {}).values() for r in rows]
+        if rejected:
+            out.append("<h4>Rejected rows (a few of each reason)</h4>" +
+                       _rows_table(rejected, True))
+    return out
+
+
+def _diversity(report: dict[str, Any]) -> str:
+    d = report.get("diversity", {})
+    if not d:
+        return ""
+    before, after = d.get("before", {}), d.get("after", {})
+    rows = [("distinct-1 of instructions", "distinct_1"), ("distinct-2 of instructions",
+                                                           "distinct_2"),
+            ("mean pairwise embedding distance", "mean_distance"), ("rows", "rows")]
+    body = "".join(f"<tr><td>{label}</td><td>{before.get(k, '')}</td><td>{after.get(k, '')}"
+                   f"</td></tr>" for label, k in rows)
+    gained = d.get("originals_with_variant_share")
+    extra = f"<p>Originals that gained at least one variant: {gained:.0%}</p>" \
+        if gained is not None else ""
+    return (f"<table><tr><th></th><th>input</th><th>output</th></tr>{body}</table>{extra}"
+            "<p class='note'>distinct-n: unique n-grams over all n-grams (first 50,000 "
+            "instructions); distance: mean 1 − cosine between rows (prompt + answer embedding), "
+            "on a sample of 2,000.</p>")
+
+
 def render_html(report: dict[str, Any]) -> str:
     counts = report.get("counts", {})
     hist = report.get("histograms", {})
@@ -98,22 +163,35 @@ def render_html(report: dict[str, Any]) -> str:
         sections.append(f"<h3>Similarity to source: {html.escape(method)} "
                         "(keep window dashed)</h3>")
         sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=marks,
-                              lo=bins[0], hi=bins[-1]))
+                              lo=bins[0], hi=bins[-1], unit="cosine to source"))
     rbins = hist.get("length_ratio_bins", [0, 4])
     for i, (method, values) in enumerate(hist.get("length_ratio", {}).items()):
         sections.append(f"<h3>Length ratio: {html.escape(method)}</h3>")
         sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=(1.0,),
-                              lo=rbins[0], hi=rbins[-1]))
+                              lo=rbins[0], hi=rbins[-1], unit="length ratio, variant/source"))
+    if report.get("diversity"):
+        sections[1:1] = ["<h2>Diversity</h2>", _diversity(report)]
+    if report.get("samples"):
+        sections += ["<h2>Rows, per method</h2>", *_samples(report)]
     sections += ["<h2>Near-duplicates</h2>", _table(report.get("dedup", {})),
                  "<h2>Timings (s)</h2>", _table(report.get("timings", {})),
                  "<h2>Accounting</h2>", _table(report.get("accounting", {}))]
+    if report.get("models"):
+        sections += ["<h2>Models</h2>", _table({k: ", ".join(f"{a}: {b}" for a, b in v.items())
+                                                  for k, v in report["models"].items()})]
+    if report.get("settings"):
+        sections += ["<h2>Settings</h2>", "<pre>" + html.escape(json.dumps(
+            report["settings"], indent=1, ensure_ascii=False)) + "</pre>"]
     if report.get("notices"):
         sections.insert(0, "<h2>Notices</h2><ul>" + "".join(
             f"<li>{html.escape(n)}</li>" for n in report["notices"]) + "</ul>")
-    style = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:900px}"
+    style = ("body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:980px}"
+             "pre{white-space:pre-wrap;font-size:12px;overflow-x:auto}.note{color:#555;"
+             "font-size:13px}table.rows td{vertical-align:top;font-size:13px;min-width:8em}"
              "table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd}"
              ".wide{overflow-x:auto}th{text-align:left;font-weight:600}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>local_augment report"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' "
+            f"content='width=device-width, initial-scale=1'><title>local_augment report"
             f"</title><style>{style}</style></head><body><h1>local_augment report</h1>"
             f"<p>{html.escape(str(report.get('input', '')))} → "
             f"{html.escape(str(report.get('output', '')))}</p>{''.join(sections)}</body></html>")

@@ -15,17 +15,21 @@ from typing import Any
 import numpy as np
 
 from local_augment.config import Config
+from local_augment.diversity import DistinctN
 from local_augment.formats import (
     PARQUET,
     AtomicJsonlWriter,
     write_jsonl_rows,
     write_parquet_rows,
 )
-from local_augment.records import PROVENANCE_KEY, Candidate
+from local_augment.records import ALPACA, PROVENANCE_KEY, Candidate, Example
 from local_augment.shards import ShardStore
+from local_augment.stages import as_example, prompt_text
 
 HIST_BINS = np.linspace(0.4, 1.0, 61)  # below 0.4 counts in the first bin
 RATIO_BINS = np.linspace(0.0, 4.0, 41)
+SAMPLES_KEPT = 5  # kept rows per method shown in the report
+SAMPLES_PER_REASON = 3  # rejected rows per method and reason
 
 
 class Tally:
@@ -41,6 +45,25 @@ class Tally:
         self.rejected_by_method: dict[str, Counter[str]] = defaultdict(Counter)
         self.sim_hist: dict[str, np.ndarray] = {}
         self.ratio_hist: dict[str, np.ndarray] = {}
+        self.samples: dict[str, dict[str, Any]] = {}
+        self.before = DistinctN()
+        self.after = DistinctN()
+        self.gained = 0
+        self.rows_after = 0
+
+    def sample(self, c: Candidate, reason: str | None) -> None:
+        """The first few kept rows per method, and of rejected ones the first few per reason."""
+        s = self.samples.setdefault(c.method, {"kept": [], "rejected": {}})
+        rec = {"id": c.id, "field": c.field, "source": c.source_text, "variant": c.text,
+               "scores": {k: round(float(v), 3) for k, v in c.scores.items()}}
+        if reason is None:
+            if len(s["kept"]) < SAMPLES_KEPT:
+                s["kept"].append(rec)
+            return
+        kind = reason.split(":", 1)[0]
+        rows = s["rejected"].setdefault(kind, [])
+        if len(rows) < SAMPLES_PER_REASON:
+            rows.append({**rec, "reason": reason})
 
     def scores(self, c: Candidate) -> None:
         if "similarity" not in c.scores:
@@ -90,6 +113,7 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
             tally.candidates[c.method] += 1
             tally.scores(c)
             reason = c.reason or verdicts.get(c.id)
+            tally.sample(c, reason)
             if reason is None:
                 by_source[c.source_id].append(c)
                 tally.accepted[c.method] += 1
@@ -100,13 +124,20 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
                 rejects.write(_reject_row(c, reason))
         for o in shard.originals:
             row = dict(o["row"])
+            asked = prompt_text(Example(o["id"], o["line"], o["layout"], o["row"]))
+            tally.before.add(asked)
+            tally.after.add(asked)
             if provenance:
                 row[PROVENANCE_KEY] = {"id": o["id"], "method": "original", "line": o["line"]}
             yield row
-            for c in by_source.pop(o["id"], []):
+            variants = by_source.pop(o["id"], [])
+            tally.gained += bool(variants)
+            for c in variants:
+                tally.after.add(prompt_text(as_example(c, o["layout"])))
                 yield _variant_row(c, o["row"], provenance)
         for cands in by_source.values():  # rows with no source example (refusals)
             for c in cands:
+                tally.after.add(prompt_text(as_example(c, ALPACA)))
                 yield _variant_row(c, None, provenance)
 
 
@@ -175,6 +206,13 @@ def account(tally: Tally, written: int, rejected_rows: int, input_path: Path,
         "rejected_per_method": {m: dict(c.most_common())
                                 for m, c in sorted(tally.rejected_by_method.items())},
         "accounting": {k: "ok" for k in checks},
+        "diversity": {
+            "before": {**tally.before.result(), "rows": tally.originals},
+            "after": {**tally.after.result(), "rows": total},
+            "originals_with_variant_share": round(tally.gained / tally.originals, 4)
+            if tally.originals else 0.0,
+        },
+        "samples": tally.samples,
         "histograms": {
             "similarity_bins": HIST_BINS.round(3).tolist(),
             "similarity": {m: h.tolist() for m, h in sorted(tally.sim_hist.items())},

@@ -245,3 +245,67 @@ def test_models_list_verify_and_corrupt_model(tmp_path, models_dir, dataset):
     res = CliRunner().invoke(cli, ["augment", str(dataset), "-o", str(tmp_path / "o"), "-c",
                                    str(cfg), "--methods", "templates", "-q"])
     assert res.exit_code == 1 and "is not installed" in res.output and str(store) in res.output
+
+
+def test_quiet_terminal_logs_to_run_log_and_inspect_shows_rows(tmp_path, dataset, cases):
+    """A subprocess, as a user runs it: library chatter goes to OUT/logs/run.log, the terminal
+    gets the summary; `inspect` then shows kept and rejected rows beside their source."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "local_augment", "augment", str(dataset), "-o", str(out),
+           "-c", str(_config(tmp_path, cases)), "--methods", "templates,refusals", "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("\n") == 1 and "input rows" in proc.stdout
+    assert "Loading weights" not in proc.stderr and "Warning" not in proc.stderr
+    log = (out / "logs" / "run.log").read_text()
+    assert "local_augment" in log  # our own info logs went there too
+    res = invoke("inspect", out, "--method", "templates", "-n", "2")
+    assert res.exit_code == 0, res.output
+    assert "templates: kept" in res.output and "│" in res.output and "source:" in res.output
+    res = invoke("inspect", out, "--reason", "trivial_copy", "-n", "1")
+    assert "reason: trivial_copy" in res.output and "kept" not in res.output.split("\n")[0]
+    bare = tmp_path / "empty"
+    bare.mkdir()
+    res = invoke("inspect", bare)
+    assert res.exit_code != 0 and "no augmented.jsonl" in res.output
+
+
+def test_library_failure_is_one_line_pointing_at_the_log(tmp_path, dataset, monkeypatch):
+    from local_augment import stages
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(stages, "score", boom)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["augment", str(dataset), "-o", str(out), "-c",
+                                   str(_config(tmp_path)), "--methods", "templates", "-q"])
+    assert res.exit_code == 1
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "RuntimeError: CUDA error" in lines[0]
+    assert "logs/run.log" in lines[0]
+    assert "Traceback" in (out / "logs" / "run.log").read_text()
+
+
+def test_report_has_rows_diversity_settings_and_models(tmp_path, dataset, cases):
+    out = tmp_path / "out"
+    assert invoke("augment", dataset, "-o", out, "-c", _config(tmp_path, cases),
+                  "--methods", "templates,refusals", "-q").exit_code == 0
+    report = json.loads((out / "report.json").read_text())
+    d = report["diversity"]
+    assert d["after"]["rows"] > d["before"]["rows"] and 0 < d["originals_with_variant_share"] <= 1
+    for side in ("before", "after"):
+        assert 0 < d[side]["distinct_1"] <= 1 and 0 < d[side]["distinct_2"] <= 1
+        assert 0 < d[side]["mean_distance"] <= 2
+    kept = report["samples"]["templates"]["kept"]
+    assert kept and {"source", "variant", "scores"} <= set(kept[0])
+    assert report["samples"]["templates"]["rejected"]  # a few of each reason
+    assert report["models"]["embedder"]["name"] == "all-minilm-l6-v2"
+    assert report["settings"]["qc"]["meaning_min"] == load_config().qc.meaning_min
+    html = (out / "report.html").read_text()
+    for needle in ("Diversity", "Kept rows", "Rejected rows", "Settings", "Models",
+                   "viewport", "distinct-2"):
+        assert needle in html, needle

@@ -43,14 +43,14 @@ def test_dedup_keeps_first_and_never_drops_originals():
     assert res.original_pairs == 1
 
 
-def test_dedup_never_calls_a_variant_a_duplicate_of_its_own_source():
+def test_dedup_never_calls_a_variant_a_duplicate_of_its_source_or_sibling():
     vecs = _clustered(1, 4)  # an original, two variants of it, a variant of another row
     protected = np.array([True, False, False, False])
     own = np.array([-1, 0, 0, 7])
     res = find_near_duplicates(vecs, protected, 0.98, own_source=own)
-    # row 1 is its source's variant: kept; row 2 duplicates its sibling row 1; row 3 (another
-    # row's variant) duplicates a kept row
-    assert list(res.duplicate_of[:3]) == [-1, -1, 1] and res.duplicate_of[3] in (0, 1)
+    # rows 1 and 2 are variants of row 0 (source and sibling: exempt); row 3, another row's
+    # variant, duplicates a kept row
+    assert list(res.duplicate_of[:3]) == [-1, -1, -1] and res.duplicate_of[3] in (0, 1, 2)
 
 
 def test_dedup_is_transitive_only_through_kept_rows():
@@ -123,3 +123,22 @@ def test_mix_prefers_method_variety_and_low_similarity_and_is_seeded():
     tight = MixConfig(ratio=1.5, max_share=0.7, per_original=4)
     assert mix(many, 50, tight, seed=1) == mix(many, 50, tight, seed=1)
     assert mix(many, 50, tight, seed=1) != mix(many, 50, tight, seed=2)
+
+
+def test_embedder_reports_progress_and_keeps_order(embedder):
+    from local_augment import progress
+    from local_augment.engines import embedder as embedder_module
+
+    seen = []
+    texts = [f"question number {i} " + "word " * (i % 7) for i in range(50)]
+    old = embedder_module.CHUNK
+    embedder_module.CHUNK = 16
+    try:
+        with progress.reporting(lambda stage, done, total: seen.append((stage, done, total))):
+            chunked = embedder.encode(texts)
+    finally:
+        embedder_module.CHUNK = old
+    whole = embedder.encode(texts)
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    assert seen[0] == ("embed", 0, 50) and seen[-1] == ("embed", 50, 50)
+    assert len(seen) >= 5  # 4 chunks: the display moves

@@ -63,6 +63,13 @@ def stable_rng_seed(*parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")
 
 
+def sampled(seed: int, method: str, row_id: str, share: float) -> bool:
+    """Whether a method runs on a row, for a `sample` share below 1: a seeded hash of the id."""
+    if share >= 1:
+        return True
+    return stable_rng_seed(seed, method, row_id) / 2**64 < share
+
+
 def sort_by_length(texts: Sequence[str]) -> tuple[list[int], list[int]]:
     """(order, inverse): `order` visits texts longest first; `inverse[i]` is where text i went."""
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from local_augment.augmenters.base import Augmenter, Context
+from local_augment.augmenters.base import Augmenter, Context, sampled
 from local_augment.engines.llm import LLMEngine, Prompt, Sampling, get_llm, load_prompt, normalized
 from local_augment.records import Candidate, Example
 
@@ -109,6 +109,7 @@ class OutputsAugmenter(Augmenter):
 
     def generate(self, batch: Sequence[Example]) -> list[Candidate]:
         jobs = [(ex, v) for ex in batch if words(ex.output) >= self.cfg.min_output_words
+                and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)
                 for v in self.cfg.variants]
         if not jobs:
             return []

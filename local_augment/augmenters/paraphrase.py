@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from local_augment.augmenters.base import Augmenter, Context
+from local_augment.augmenters.base import Augmenter, Context, sampled
 from local_augment.engines.llm import (
     LLMEngine,
     Prompt,
@@ -71,7 +71,9 @@ class ParaphraseAugmenter(Augmenter):
         return [{"role": "user", "content": text}]
 
     def generate(self, batch: Sequence[Example]) -> list[Candidate]:
-        todo = [ex for ex in batch if ex.instruction.strip()]
+        share = self.ctx.config.paraphrase.sample
+        todo = [ex for ex in batch if ex.instruction.strip()
+                and sampled(self.ctx.seed, self.name, ex.id, share)]
         if not todo:
             return []
         params = self.sampling(todo)

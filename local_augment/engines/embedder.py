@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from local_augment.models import pick_device
+from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.embedder")
+CHUNK = 2048  # texts per encode call: a few seconds on 2 CPU cores, full batches on a GPU
 
 
 class Embedder:
@@ -44,14 +46,22 @@ class Embedder:
         self._model = None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, longest texts first in chunks of `CHUNK` (progress ticks per chunk)."""
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with stage("embed", len(texts)) as tick:
+            for part in chunks(len(order), CHUNK):
+                idx = [order[i] for i in part]
+                vecs = self._model.encode(
+                    [texts[i] for i in idx], batch_size=self.batch_size,
+                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+                out[idx] = vecs
+                tick(len(idx))
+        return out
 
     def token_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Per text, its contextual token vectors as unit rows, without [CLS] and [SEP]."""

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from local_augment.config import LLMConfig
 from local_augment.errors import ModelError, UserError
 from local_augment.models import Manifest, pick_device
+from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.llm")
 
@@ -230,23 +231,37 @@ class VLLMEngine(LLMEngine):
                         len(conversations) - len(todo), self.cfg.max_model_len)
         full = self.sampling_params(params)
         per_room: dict[int, Any] = {params.max_tokens: full}
-        size = self.cfg.batch_size
-        for start in range(0, len(todo), size):
-            chunk = todo[start:start + size]
-            sps = []
-            for i in chunk:
-                if rooms[i] not in per_room:
-                    per_room[rooms[i]] = self.sampling_params(params, rooms[i])
-                sps.append(per_room[rooms[i]])
-            same = all(sp is full for sp in sps)
-            outs = self._llm.chat(
-                [conversations[i] for i in chunk], full if same else sps, use_tqdm=False
-            )
-            for i, out in zip(chunk, outs, strict=True):
-                texts = [o.text for o in out.outputs]
-                results[i] = texts + [""] * (params.n - len(texts))
+        size = self.chunk_size()
+        with stage(f"LLM ({self.engine})", len(todo)) as tick:
+            for part in chunks(len(todo), size):
+                self._chat_chunk([todo[k] for k in part], conversations, rooms, params, full,
+                                 per_room, results)
+                tick(len(part))
         return results
 
+    def chunk_size(self) -> int:
+        """Conversations per `LLM.chat` call: `llm.chunk_size`, or 64 on CPU (a few seconds on a
+        slow host, still several full scheduler batches) and `llm.batch_size` on a GPU."""
+        if self.cfg.chunk_size:
+            return self.cfg.chunk_size
+        return min(self.cfg.batch_size, 64 if pick_device(self.device) == "cpu" else
+                   self.cfg.batch_size)
+
+    def _chat_chunk(self, chunk: list[int], conversations: Sequence[list[dict]],
+                    rooms: list[int], params: Sampling, full: Any, per_room: dict[int, Any],
+                    results: list[list[str]]) -> None:
+        sps = []
+        for i in chunk:
+            if rooms[i] not in per_room:
+                per_room[rooms[i]] = self.sampling_params(params, rooms[i])
+            sps.append(per_room[rooms[i]])
+        same = all(sp is full for sp in sps)
+        outs = self._llm.chat(
+            [conversations[i] for i in chunk], full if same else sps, use_tqdm=False
+        )
+        for i, out in zip(chunk, outs, strict=True):
+            texts = [o.text for o in out.outputs]
+            results[i] = texts + [""] * (params.n - len(texts))
 
     def yes_probability(self, conversations: Sequence[list[dict]]) -> list[float]:
         from vllm import SamplingParams
@@ -444,9 +459,13 @@ class ServerEngine(LLMEngine):
                 self._stop.set()  # the others stop retrying and fail fast
                 raise
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool, \
+                stage("LLM (server)", len(conversations)) as tick:
             futures = [pool.submit(one, conv) for conv in conversations]
             try:
+                for f in as_completed(futures):
+                    f.result()
+                    tick(1)
                 return [f.result() for f in futures]
             finally:
                 for f in futures:

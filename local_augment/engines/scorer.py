@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local_augment.models import pick_device
+from local_augment.progress import stage
 
 log = logging.getLogger("local_augment.scorer")
 Tick = Callable[[int], None]
@@ -77,13 +78,13 @@ class LMScorer:
         return f"{user}\n"
 
     def loglik(self, texts: Sequence[str], prefixes: Sequence[str] | None = None,
-               tick: Tick | None = None, max_text_tokens: int | None = None) -> list[LogLik]:
+               tick: Tick | None = None, max_text_tokens: int | None = None,
+               stage_name: str = "qc scorer") -> list[LogLik]:
         """Log-likelihood of each text's tokens (after its prefix, when given).
 
         The prefix is context only: its tokens are not counted. Long inputs keep the prefix's end
         and the text's start within `max_tokens`.
         """
-        import torch
 
         self.load()
         if not texts:
@@ -103,6 +104,14 @@ class LMScorer:
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i][0]))
         out: list[LogLik] = [LogLik(0.0, 0)] * len(seqs)
         pad = tok.pad_token_id if tok.pad_token_id is not None else start
+        with stage(stage_name, len(order)) as progress_tick:
+            self._batches(seqs, order, out, pad, lambda n: (progress_tick(n), tick and tick(n)))
+        return out
+
+    def _batches(self, seqs: list[tuple[list[int], int]], order: list[int], out: list[LogLik],
+                 pad: int, tick: Tick) -> None:
+        import torch
+
         i = 0
         while i < len(order):
             longest = len(seqs[order[i]][0])
@@ -129,10 +138,8 @@ class LMScorer:
                 vals = picked[r, first - 1: len(seq) - 1]
                 total = float(vals.sum()) if len(vals) else 0.0
                 out[k] = LogLik(total if math.isfinite(total) else -1e9, len(vals))
-            if tick is not None:
-                tick(len(batch))
+            tick(len(batch))
             i = j
-        return out
 
 
 _LOADED: dict[tuple[str, str], LMScorer] = {}

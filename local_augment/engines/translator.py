@@ -22,8 +22,10 @@ from typing import Any, Literal
 
 from local_augment.errors import ModelError
 from local_augment.models import Manifest, ModelSpec, pick_device
+from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.translator")
+CHUNK = 512  # texts per translate call: progress moves, batches stay full
 
 Decoding = Literal["greedy", "beam", "sample"]
 ENGINES = ("ctranslate2", "transformers")
@@ -82,9 +84,13 @@ class Translator:
         out: list[list[str]] = [[""] * n for _ in texts]
         if not keep:
             return out
-        hyps = self.translate_tokens([texts[i] for i in keep], n=n)
-        for i, pieces in zip(keep, hyps, strict=True):
-            out[i] = [self._detok(p) for p in pieces]
+        with stage(f"translate ({self.engine})", len(keep)) as tick:
+            for part in chunks(len(keep), CHUNK):
+                idx = [keep[k] for k in part]
+                hyps = self.translate_tokens([texts[i] for i in idx], n=n)
+                for i, pieces in zip(idx, hyps, strict=True):
+                    out[i] = [self._detok(p) for p in pieces]
+                tick(len(idx))
         return out
 
     def _tokenizer(self) -> Any:

@@ -19,6 +19,7 @@ class LocalExecutor:
         done = ShardsDone()
         rows = 0
         loaded = False
+        work.progress("generate+score", 0, work.total_rows)
         for key, examples, bad in shards:
             done.keys.append(key)
             if done.layout is None and examples:

@@ -104,8 +104,10 @@ def find_near_duplicates(
     flagged and names its most similar kept neighbour; a row whose only close neighbours were
     themselves dropped is kept (it is not a duplicate of anything in the output).
     `own_source[i]`: the row index of row i's own source original (-1: none). A variant is never a
-    duplicate of its own source: it shares its output by design, and QC has already compared the
-    two (trivial_copy); it is still compared with every other row, its siblings included.
+    duplicate of its own source or of a sibling (another variant of that source): they share the
+    output by design, so the row vector (prompt + output) calls them duplicates even when the
+    prompts differ; QC has compared each with the source, and the pipeline drops siblings that
+    are lexical copies of each other. Every other row is compared as usual.
     """
     n = len(vectors)
     q, nb, sim, kind = neighbour_pairs(vectors, threshold, exact_max=exact_max, nprobe=nprobe,
@@ -120,7 +122,8 @@ def find_near_duplicates(
     for i in np.unique(q):
         lo, hi = starts[i], starts[i + 1]
         for j, s in zip(nb[lo:hi], sim[lo:hi], strict=True):
-            if own_source is not None and own_source[i] == j:
+            if own_source is not None and own_source[i] >= 0 and (
+                    own_source[i] == j or own_source[i] == own_source[j]):
                 continue
             if kept[j]:
                 if protected[i]:
