@@ -14,9 +14,10 @@ from typing import Any
 import click
 
 from local_augment import __version__
-from local_augment.config import METHODS, load_config
+from local_augment.config import load_config
 from local_augment.errors import UserError
 from local_augment.formats import FORMAT_CHOICES
+from local_augment.methods import METHODS
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,9 +13,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from local_augment.errors import UserError
-
-METHODS = ("templates", "refusals", "backtranslation", "paraphrase", "outputs")
-LLM_METHODS = ("paraphrase", "outputs")
+from local_augment.methods import LLM_METHODS, METHODS  # noqa: F401 - re-exported
 
 
 class Section(BaseModel):
@@ -363,15 +361,36 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[last] = value
 
 
-def _resolve_paths(cfg: Config, base: Path) -> Config:
-    """Relative file paths in a config file are relative to that file."""
-    def fix(p: Path | None) -> Path | None:
-        if p is None or p.is_absolute() or p.exists():
-            return p
-        candidate = base / p
-        return candidate if candidate.exists() else p
+def path_fields(cfg: Config) -> list[tuple[BaseModel, str]]:
+    """(section, field name) of every config field that holds a file or folder path, by type."""
+    found: list[tuple[BaseModel, str]] = []
+    for name in Config.model_fields:
+        section = getattr(cfg, name)
+        if not isinstance(section, BaseModel):
+            continue
+        for field, info in type(section).model_fields.items():
+            if "Path" in str(info.annotation):
+                found.append((section, field))
+    return found
 
-    cfg.refusals.cases = fix(cfg.refusals.cases)
-    cfg.templates.file = fix(cfg.templates.file)
-    cfg.paraphrase.prompt = fix(cfg.paraphrase.prompt)
+
+def _resolve_paths(cfg: Config, base: Path) -> Config:
+    """Relative file paths in a config file are relative to that file (when they exist there)."""
+    for section, field in path_fields(cfg):
+        p = getattr(section, field)
+        if p is None or p.is_absolute() or p.exists():
+            continue
+        candidate = base / p
+        if candidate.exists():
+            setattr(section, field, candidate)
+    return cfg
+
+
+def absolute_paths(cfg: Config) -> Config:
+    """A copy with every path field absolute, for workers that do not share this cwd."""
+    cfg = cfg.model_copy(deep=True)
+    for section, field in path_fields(cfg):
+        p = getattr(section, field)
+        if p is not None:
+            setattr(section, field, Path(p).resolve())
     return cfg

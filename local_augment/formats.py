@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from local_augment.atomic import atomic_path
 from local_augment.errors import BadRow, UserError
 from local_augment.records import ALPACA, MESSAGES, Example, content_id
 
@@ -252,15 +253,11 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 
 def write_jsonl_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
     """Write rows as JSON lines to `path` atomically (temp file + rename); returns the count."""
-    tmp = path.with_name(path.name + ".tmp")
     n = 0
-    with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
     return n
 
 
@@ -270,10 +267,9 @@ def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
     import pyarrow.parquet as pq
 
     materialised = list(rows)
-    tmp = path.with_name(path.name + ".tmp")
     table = pa.Table.from_pylist(materialised) if materialised else pa.table({})
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
     return len(materialised)
 
 

@@ -14,7 +14,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from local_augment.diversity import mean_pairwise_distance
 from local_augment.errors import BadRow, UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import PARQUET, container_of, read_examples
+from local_augment.methods import STANDALONE_METHODS
 from local_augment.models import Manifest, load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
@@ -196,7 +196,7 @@ def _run(
         shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
         done = (executor or get_executor("local")).run_shards(shards, work)
         keys, layout, timings = done.keys, done.layout, done.timings
-        standalone = [a for a in augmenters if type(a).standalone is not Augmenter.standalone]
+        standalone = [a for a in augmenters if a.name in STANDALONE_METHODS]
         if standalone:
             if not store.done(STANDALONE_KEY):
                 for aug in standalone:
@@ -242,7 +242,7 @@ def finish(
     results: list[tuple[str, str | None]] = []
     live_info: dict[str, list[tuple[int, Candidate]]] = {}
     for key in keys:
-        shard = store.load(key, vectors=False)
+        shard = store.load(key)
         orig_ids.extend(o["id"] for o in shard.originals)
         results.extend((c.method, c.reason) for c in shard.candidates)
         live_info[key] = [(j, c) for j, c in enumerate(shard.candidates) if c.reason is None]
@@ -364,6 +364,3 @@ def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, li
         raise RuntimeError(f"shard vectors do not match their rows ({o}/{n_orig}, {c}/{n_cand})")
     return matrix
 
-
-def clean_work_dir(output_dir: Path) -> None:
-    shutil.rmtree(output_dir / ".work", ignore_errors=True)

@@ -151,6 +151,3 @@ class Candidate:
     def from_state(cls, state: dict[str, Any]) -> Candidate:
         return cls(**state)
 
-
-def original_provenance(example: Example) -> dict[str, Any]:
-    return {"id": example.id, "method": "original", "line": example.line}

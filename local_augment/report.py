@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from local_augment.atomic import atomic_write
 
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f")
 
@@ -14,9 +15,7 @@ COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9
 def write_report(report: dict[str, Any], output_dir: Path) -> None:
     for name, text in (("report.json", json.dumps(report, indent=2, ensure_ascii=False)),
                        ("report.html", render_html(report))):
-        tmp = output_dir / (name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, output_dir / name)
+        atomic_write(output_dir / name, text)
 
 
 def _bars(values: list[float], width: int = 560, height: int = 140, colour: str = COLOURS[0],

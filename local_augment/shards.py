@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from local_augment.atomic import atomic_path, atomic_write
 from local_augment.records import Candidate
 
 
@@ -28,15 +28,6 @@ class ShardResult:
     orig_vecs: np.ndarray | None = None
     cand_vecs: np.ndarray | None = None
     stats: dict[str, Any] = field(default_factory=dict)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class ShardStore:
@@ -59,24 +50,20 @@ class ShardStore:
             "key": result.key, "originals": result.originals, "bad": result.bad,
             "candidates": [c.to_state() for c in result.candidates], "stats": result.stats,
         }
-        _atomic_write(self.dir / f"{result.key}.json",
-                      json.dumps(meta, ensure_ascii=False).encode("utf-8"))
-        vec_path = self.dir / f"{result.key}.npz"
-        tmp = vec_path.with_name(vec_path.name + ".tmp.npz")
-        np.savez(tmp, orig=_f16(result.orig_vecs), cand=_f16(result.cand_vecs))
-        os.replace(tmp, vec_path)
-        _atomic_write(self.dir / f"{result.key}.done", self.fingerprint.encode())
+        atomic_write(self.dir / f"{result.key}.json",
+                     json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        # np.savez adds ".npz" to a name without it: the temp name keeps that ending
+        with atomic_path(self.dir / f"{result.key}.npz", ".tmp.npz") as tmp:
+            np.savez(tmp, orig=_f16(result.orig_vecs), cand=_f16(result.cand_vecs))
+        atomic_write(self.dir / f"{result.key}.done", self.fingerprint.encode())
 
-    def load(self, key: str, *, vectors: bool = True) -> ShardResult:
+    def load(self, key: str) -> ShardResult:
+        """A finished shard's rows and candidates (its vectors: `vectors`)."""
         meta = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
-        result = ShardResult(
+        return ShardResult(
             key=key, originals=meta["originals"], bad=meta["bad"],
             candidates=[Candidate.from_state(s) for s in meta["candidates"]], stats=meta["stats"],
         )
-        if vectors:
-            with np.load(self.dir / f"{key}.npz") as z:
-                result.orig_vecs, result.cand_vecs = z["orig"], z["cand"]
-        return result
 
     def vectors(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """(original row vectors, candidate row vectors) of one shard, float16."""

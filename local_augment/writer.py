@@ -100,7 +100,7 @@ def _reject_row(c: Candidate, reason: str) -> dict[str, Any]:
 def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenance: bool,
           tally: Tally, rejects: AtomicJsonlWriter) -> Iterator[dict[str, Any]]:
     for key in keys:
-        shard = store.load(key, vectors=False)
+        shard = store.load(key)
         tally.bad += len(shard.bad)
         tally.originals += len(shard.originals)
         tally.input_rows += len(shard.bad) + len(shard.originals)

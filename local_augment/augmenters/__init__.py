@@ -6,21 +6,10 @@ import importlib
 import logging
 
 from local_augment.augmenters.base import Augmenter, Context
-from local_augment.config import METHODS
 from local_augment.errors import ModelError
+from local_augment.methods import METHODS, REGISTRY
 
 log = logging.getLogger("local_augment.augmenters")
-
-# method name -> module exposing `create(ctx: Context) -> Augmenter` (raises ModelError when a
-# model it needs is not installed)
-MODULES = {
-    "templates": "local_augment.augmenters.templates",
-    "refusals": "local_augment.augmenters.refusals",
-    "backtranslation": "local_augment.augmenters.backtranslation",
-    "paraphrase": "local_augment.augmenters.paraphrase",
-    "outputs": "local_augment.augmenters.outputs",
-}
-
 
 def build_augmenters(
     ctx: Context, methods: list[str], *, explicit: bool
@@ -35,7 +24,7 @@ def build_augmenters(
     for name in METHODS:
         if name not in methods:
             continue
-        module = importlib.import_module(MODULES[name])
+        module = importlib.import_module(REGISTRY[name].module)
         try:
             aug = module.create(ctx)
         except ModelError as exc:
@@ -45,6 +34,8 @@ def build_augmenters(
             log.warning("%s skipped: %s", name, exc)
             continue
         if aug is not None:
+            if aug.name != name:
+                raise TypeError(f"{REGISTRY[name].module}.create made {aug.name!r}, not {name!r}")
             built.append(aug)
         else:
             notices.append(f"{name} skipped: nothing to do with this config")

@@ -166,7 +166,7 @@ class Backtranslation(Augmenter):
                  cache: ModelCache | None = None) -> None:
         if not pivots:
             raise ValueError("backtranslation needs at least one pivot")
-        self.cfg = cfg
+        self.cfg = self.settings = cfg
         self.pivots = list(pivots)
         self.seed = seed
         self.n = cfg.n
@@ -190,14 +190,9 @@ class Backtranslation(Augmenter):
             p.forward.unload()
             p.backward.unload()
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "pivots": {p.lang: p.model() for p in self.pivots},
-            "decode": self.pivots[0].forward.decode.params(self.n),
-            "fields": self.fields,
-            "split_lines": self.cfg.split_lines,
-            "max_length_ratio": self.cfg.max_length_ratio,
-        }
+    def details(self) -> dict[str, Any]:
+        return {"pivots": {p.lang: p.model() for p in self.pivots},
+                "decode": self.pivots[0].forward.decode.params(self.n)}
 
     def _items(self, batch: Sequence[Example]) -> tuple[list[_Item], list[str]]:
         """The texts to translate and the unique masked segments they are made of."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel
+
 from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.methods import REGISTRY
 from local_augment.models import Manifest
 from local_augment.records import Candidate, Example
 
@@ -29,8 +33,12 @@ class Context:
     cache: ModelCache = field(default_factory=lambda: ModelCache(None))
 
 
-class Augmenter:
+class Augmenter(ABC):
     """Turns a batch of Examples into Candidates.
+
+    A subclass's `name` is its entry in `methods.REGISTRY`, and its constructor sets `settings`
+    to its config section: `describe()` (the resume fingerprint) is that section plus `details()`
+    (models, prompt ids), so no setting can be left out of it.
 
     Heavy work (loading models) happens in `load()`, never at import or construction time.
     `generate` gets a whole shard at once and must batch its model calls over it. Candidates the
@@ -39,22 +47,33 @@ class Augmenter:
     """
 
     name: str = "augmenter"
+    settings: BaseModel
 
-    def load(self) -> None:
-        """Load models; called once before the first batch."""
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name not in REGISTRY:
+            raise TypeError(f"{cls.__name__}.name {cls.name!r} is not in methods.REGISTRY")
 
-    def unload(self) -> None:
-        """Free models; called once after the last batch."""
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Load models; called once before the first batch (none by default)."""
 
+    def unload(self) -> None:  # noqa: B027 - optional hook
+        """Free models; called once after the last batch (none by default)."""
+
+    @abstractmethod
     def generate(self, batch: Sequence[Example]) -> list[Candidate]:
-        return []
+        """Candidates for a shard of examples (a standalone-only method returns [])."""
 
     def standalone(self, layout: str) -> list[Candidate]:
         return []
 
+    def details(self) -> dict[str, Any]:
+        """What else changes the output beyond the config section: models, prompt ids."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """Settings that change this augmenter's output (part of the resume fingerprint)."""
-        return {}
+        return {"settings": self.settings.model_dump(mode="json"), **self.details()}
 
 
 def stable_rng_seed(*parts: object) -> int:

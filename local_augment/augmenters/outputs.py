@@ -92,7 +92,7 @@ class OutputsAugmenter(Augmenter):
 
     def __init__(self, ctx: Context, llm: LLMEngine, prompts: dict[str, Prompt]) -> None:
         self.ctx = ctx
-        self.cfg = ctx.config.outputs
+        self.cfg = self.settings = ctx.config.outputs
         self.llm = llm
         self.prompts = prompts
 
@@ -149,10 +149,10 @@ class OutputsAugmenter(Augmenter):
             raw=raw if reason else None,
         )
 
-    def describe(self) -> dict[str, Any]:
-        return {"variants": list(self.cfg.variants), "brief_max_words": self.cfg.brief_max_words,
-                "min_output_words": self.cfg.min_output_words, "model": self.llm.describe(),
-                "templates": {v: p.id for v, p in self.prompts.items()}}
+    def details(self) -> dict[str, Any]:
+        return {"model": self.llm.describe(),
+                "templates": {v: p.id for v, p in self.prompts.items()},
+                "llm": self.ctx.config.llm.model_dump(mode="json")}
 
 
 def load_prompts(variants: Sequence[str], prompt_dir: Path | None) -> dict[str, Prompt]:

@@ -53,6 +53,7 @@ class ParaphraseAugmenter(Augmenter):
 
     def __init__(self, ctx: Context, llm: LLMEngine, prompt: Prompt) -> None:
         self.ctx = ctx
+        self.settings = ctx.config.paraphrase
         self.llm = llm
         self.prompt = prompt
         self.n = ctx.config.paraphrase.n
@@ -115,8 +116,8 @@ class ParaphraseAugmenter(Augmenter):
             out.append(make(base + j, item, reason, keep_raw=reason is not None))
         return out
 
-    def describe(self) -> dict[str, Any]:
-        return {"n": self.n, "template": self.prompt.id, "model": self.llm.describe(),
+    def details(self) -> dict[str, Any]:
+        return {"template": self.prompt.id, "model": self.llm.describe(),
                 "sampling": self.sampling([]).describe()}
 
 

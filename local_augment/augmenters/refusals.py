@@ -90,14 +90,15 @@ class RefusalAugmenter(Augmenter):
 
     def __init__(self, ctx: Context, cases: list[dict[str, Any]], use_llm: bool) -> None:
         self.ctx = ctx
+        self.settings = ctx.config.refusals
         self.cases = cases
         self.use_llm = use_llm
         self.per_case = ctx.config.refusals.per_case
         self.seed = ctx.seed
         self.forms = load_template_sets(ctx.config.templates.file)
 
-    def describe(self) -> dict[str, Any]:
-        return {"cases": self.cases, "per_case": self.per_case, "llm": self.use_llm}
+    def details(self) -> dict[str, Any]:
+        return {"cases": self.cases, "llm": self.use_llm}
 
     def _instructions(self, case: dict[str, Any], rng: random.Random) -> list[str]:
         base = case["instruction"].strip()
@@ -143,6 +144,7 @@ class RefusalAugmenter(Augmenter):
         return out
 
     def generate(self, batch: Sequence[Example]) -> list[Candidate]:
+        """Refusal rows have no source example: they come from `standalone`, once per run."""
         return []
 
 

@@ -122,15 +122,15 @@ class TemplateAugmenter(Augmenter):
     name = "templates"
 
     def __init__(self, ctx: Context) -> None:
-        cfg = ctx.config.templates
+        cfg = self.settings = ctx.config.templates
         self.seed = ctx.seed
         self.per_example = cfg.per_example
         self.forms = [f for f in cfg.forms]
         self.sets = load_template_sets(cfg.file)
         self.set_id = "builtin" if cfg.file is None else Path(cfg.file).name
 
-    def describe(self) -> dict[str, Any]:
-        return {"per_example": self.per_example, "forms": self.forms, "sets": self.sets}
+    def details(self) -> dict[str, Any]:
+        return {"sets": self.sets}
 
     def variants(self, example: Example) -> list[tuple[str, int, str]]:
         """(form, template number, text) for one example, at most `per_example`, seeded."""

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.config import LLM_METHODS
+from local_augment.config import absolute_paths
 from local_augment.errors import UserError
 from local_augment.executors.base import Shard, ShardsDone, ShardWork
+from local_augment.methods import LLM_METHODS, STANDALONE_METHODS
 from local_augment.records import ALPACA, Candidate, Example
 from local_augment.shards import ShardResult
 
@@ -41,7 +42,6 @@ log = logging.getLogger("local_augment.executors.ray")
 # <temp>/session_<date>_<time>_<pid>/sockets/plasma_store (about 65 bytes below <temp>).
 MAX_TEMP_DIR_CHARS = 40
 # Methods that only make rows with no source example, once per run, on the driver.
-STANDALONE_ONLY = frozenset({"refusals"})
 
 
 # --- payloads: what travels between the driver and the actors ---------------------------------
@@ -98,14 +98,8 @@ def _f16(a: np.ndarray | None) -> np.ndarray:
 
 def portable_config(work: ShardWork) -> dict[str, Any]:
     """The run config as JSON, with every path absolute (workers do not share the driver's cwd)."""
-    cfg = work.ctx.config.model_copy(deep=True)
+    cfg = absolute_paths(work.ctx.config)
     cfg.run.models_dir = Path(work.ctx.manifest.root).resolve()
-    for section, name in (("refusals", "cases"), ("templates", "file"), ("paraphrase", "prompt"),
-                          ("outputs", "prompt_dir")):
-        sec = getattr(cfg, section)
-        value = getattr(sec, name)
-        if value is not None:
-            setattr(sec, name, Path(value).resolve())
     return cfg.model_dump(mode="json")
 
 
@@ -415,7 +409,7 @@ class RayExecutor:
         dctx = DataContext.get_current()
         dctx.enable_progress_bars = False
         dctx.print_on_execution_start = False
-        shard_methods = [m for m in work.methods if m not in STANDALONE_ONLY]
+        shard_methods = [m for m in work.methods if m not in STANDALONE_METHODS]
         llm_augs = self._served_llm_augmenters(work)
         answers: dict[str, Any] = {}
         if llm_augs:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from local_augment.methods import LLM_METHODS
 from local_augment.quality import reasons
 
-LLM_METHODS = ("paraphrase", "outputs")
 # below this share of candidates passing QC, a method is called barren
 BARREN_SHARE = 0.1
 # the mix and dedup drop good rows for budget reasons: not QC's verdicts

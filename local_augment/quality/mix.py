@@ -12,7 +12,8 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from local_augment.config import METHODS, MixConfig
+from local_augment.config import MixConfig
+from local_augment.methods import METHODS
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from local_augment.config import METHODS
 from local_augment.errors import UserError
+from local_augment.methods import METHODS
 from local_augment.quality.chain import Pair
 from local_augment.quality.lexical import output_kind
 

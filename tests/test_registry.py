@@ -1,0 +1,82 @@
+"""The one list of methods and the augmenter contract: everything reads the registry."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from local_augment.augmenters import build_augmenters
+from local_augment.augmenters.base import Augmenter, Context
+from local_augment.config import Config, absolute_paths, load_config, path_fields
+from local_augment.methods import LLM_METHODS, METHODS, REGISTRY, STANDALONE_METHODS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_registry_is_the_one_list():
+    assert Config().methods == list(METHODS)
+    assert set(LLM_METHODS) == {"paraphrase", "outputs"}
+    assert STANDALONE_METHODS == {"refusals"}
+    for name, info in REGISTRY.items():
+        module = importlib.import_module(info.module)
+        assert callable(module.create)
+        classes = [c for c in vars(module).values() if isinstance(c, type)
+                   and issubclass(c, Augmenter) and c is not Augmenter]
+        assert [c.name for c in classes] == [name]
+        assert hasattr(Config(), info.section)
+
+
+def test_readme_method_table_matches_the_registry():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| method | what it writes | model |"):]
+    table = table[: table.index("\n\n")]
+    assert re.findall(r"^\| `(\w+)` \|", table, re.M) == list(METHODS)
+
+
+def test_the_contract_is_enforced():
+    with pytest.raises(TypeError, match="not in methods.REGISTRY"):
+        class Stray(Augmenter):  # noqa: F841 - defining it is the test
+            name = "stray"
+
+            def generate(self, batch):
+                return []
+
+    class NoGenerate(Augmenter):
+        name = "templates"
+
+    with pytest.raises(TypeError):
+        NoGenerate()
+
+
+def test_every_setting_of_a_section_is_in_the_fingerprint(manifest):
+    """describe() is the config section plus models: a new setting cannot be forgotten."""
+    def described(**over):
+        cfg = load_config(overrides=over)
+        ctx = Context(config=cfg, manifest=manifest, seed=0)
+        augs, _ = build_augmenters(ctx, ["templates", "paraphrase"], explicit=True)
+        return {a.name: a.describe() for a in augs}
+
+    base = described()
+    assert base["templates"]["settings"] == Config().templates.model_dump(mode="json")
+    assert base["paraphrase"]["model"]["name"] == "smollm2-135m-instruct"
+    assert described(**{"paraphrase.sample": 0.5})["paraphrase"] != base["paraphrase"]
+    assert described(**{"templates.per_example": 3})["templates"] != base["templates"]
+
+
+def test_path_fields_are_found_by_type_and_resolved(tmp_path):
+    names = {(type(s).__name__, f) for s, f in path_fields(Config())}
+    assert {("RefusalsConfig", "cases"), ("TemplatesConfig", "file"),
+            ("ParaphraseConfig", "prompt"), ("OutputsConfig", "prompt_dir"),
+            ("RunConfig", "models_dir")} <= names
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "cases.jsonl").write_text("")
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("refusals:\n  cases: cases.jsonl\noutputs:\n  prompt_dir: prompts\n")
+    cfg = load_config(cfg_file)
+    assert cfg.refusals.cases == tmp_path / "cases.jsonl"
+    assert cfg.outputs.prompt_dir == tmp_path / "prompts"
+    portable = absolute_paths(load_config(overrides={"outputs.prompt_dir": "rel/dir"}))
+    assert portable.outputs.prompt_dir.is_absolute() and portable.run.models_dir.is_absolute()
