@@ -274,8 +274,10 @@ def finish(
     if ids:
         matrix = gather_vectors(store, keys, live_by_key, n_orig, len(cand_ids))
         row_of = {oid: k for k, oid in enumerate(orig_ids)}
-        own_source = np.array([row_of.get(picks[cid].source_id, -1) for cid in cand_ids],
-                              dtype=np.int64)
+        families: dict[str, int] = {}  # rows with no source row (refusal cases): a family id
+        own_source = np.array([row_of[s] if s in row_of else families.setdefault(
+            s, len(ids) + len(families)) for s in (picks[cid].source_id for cid in cand_ids)],
+            dtype=np.int64)
         own_source = np.concatenate([np.full(n_orig, -1, dtype=np.int64), own_source])
         result = find_near_duplicates(
             matrix, protected, cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,

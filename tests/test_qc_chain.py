@@ -266,3 +266,17 @@ def test_judge_share_is_robust():
     assert yes_share([(" Yes", np.log(0.6)), ("No", np.log(0.2))]) == pytest.approx(0.75)
     assert yes_share([("maybe", 0.0)]) == 0.5
     assert yes_share([]) == 0.5
+
+
+def test_quoted_text_with_numbers_survives_whole():
+    src = 'What does the error "Payment declined (code 51)" mean?'
+    assert lexical.detail_change('Instruction: What does the error "Payment declined (code 51)" '
+                                 'mean?', src) is None
+    assert lexical.detail_change('What does the error "Payment declined" mean?',
+                                 src).startswith("lost_detail:")
+
+
+def test_language_is_not_judged_against_an_unclear_source():
+    # a short source with a number and a symbol: the identifier is unsure what language it is
+    assert wrong_language("Please help with the following. Convert 72 °F to Celsius.",
+                          "Convert 72 °F to Celsius.")[0] is None

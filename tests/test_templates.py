@@ -15,6 +15,7 @@ from local_augment.augmenters.templates import (
 )
 from local_augment.config import load_config
 from local_augment.errors import UserError
+from local_augment.quality.lexical import trivial_copy
 from local_augment.records import Example
 
 INSTRUCTIONS = [
@@ -101,13 +102,39 @@ def test_augmenter_is_deterministic_and_records_provenance(manifest):
 
 def test_user_template_file(tmp_path, manifest):
     path = tmp_path / "t.yaml"
-    path.write_text('request:\n  - "Kindly {task}."\n')
+    path.write_text('request:\n  - "Kindly {task}."\n  - "I would like you to {task}."\n')
     cfg = load_config(overrides={"templates.file": str(path), "templates.per_example": 1})
     ex = Example(id="e", line=1, layout="alpaca",
                  row={"instruction": "Explain how DNS works.", "output": "..."})
+    # "Kindly …" only adds a filler word: a trivial copy, never offered
     (cand,) = TemplateAugmenter(Context(cfg, manifest, seed=0)).generate([ex])
-    assert cand.text == "Kindly explain how DNS works."
+    assert cand.text == "I would like you to explain how DNS works."
     bad = tmp_path / "bad.yaml"
     bad.write_text("shouting:\n  - 'X'\n")
     with pytest.raises(UserError, match="unknown form 'shouting'"):
         load_template_sets(bad)
+
+
+@pytest.mark.parametrize("instruction, bad", [
+    ("What is SCIM and do you support it?", "what SCIM and do you support it is"),
+    ("Switch me from monthly to annual billing.", "How can I fix this?"),
+    ('Translate into French: "Where is the nearest train station?"', '?"?'),
+    ("Classify the sentiment of this sentence:", ":?"),
+    ("Check order {{order_id}} and reply to the customer.", "Could you check"),
+])
+def test_forms_only_where_the_structure_is_understood(manifest, instruction, bad):
+    cfg = load_config(overrides={"templates.per_example": 10})
+    ex = Example(id="e", line=1, layout="alpaca", row={"instruction": instruction, "output": "."})
+    texts = [c.text for c in TemplateAugmenter(Context(cfg, manifest, seed=0)).generate([ex])]
+    assert texts  # the label forms keep any instruction whole
+    assert not any(bad.casefold() in t.casefold() for t in texts), texts
+    assert not any(trivial_copy(t, instruction) for t in texts)
+
+
+def test_lower_case_start_gets_sentence_case_and_capital_i(manifest):
+    cfg = load_config(overrides={"templates.per_example": 10})
+    ex = Example(id="e", line=1, layout="alpaca",
+                 row={"instruction": "how do i export my contacts?", "output": "."})
+    texts = [c.text for c in TemplateAugmenter(Context(cfg, manifest, seed=0)).generate([ex])]
+    assert any("how to export my contacts" in t for t in texts)
+    assert not any(" i " in t for t in texts if not t.startswith(("Task:", "Instruction:")))

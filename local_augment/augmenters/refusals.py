@@ -17,6 +17,7 @@ from typing import Any
 from local_augment.augmenters.base import Augmenter, Context, stable_rng_seed
 from local_augment.augmenters.templates import load_template_sets, render, slots_for
 from local_augment.errors import ModelError, UserError
+from local_augment.quality.lexical import trivial_copy
 from local_augment.records import Candidate, Example, build_row
 
 OPENERS = (
@@ -104,7 +105,8 @@ class RefusalAugmenter(Augmenter):
         base = case["instruction"].strip()
         slots = slots_for(base)
         forms = [t for ts in self.forms.values() for t in ts]
-        rendered = sorted({r for t in forms if (r := render(t, slots)) and r != base})
+        rendered = sorted({r for t in forms if (r := render(t, slots))
+                           and not trivial_copy(r, base)})
         rng.shuffle(rendered)
         return [base] + rendered
 

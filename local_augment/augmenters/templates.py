@@ -19,6 +19,7 @@ import yaml
 
 from local_augment.augmenters.base import Augmenter, Context, stable_rng_seed
 from local_augment.errors import UserError
+from local_augment.quality.lexical import trivial_copy
 from local_augment.records import Candidate, Example
 
 # Verbs that open an imperative instruction; only these are ever lower-cased.
@@ -45,6 +46,21 @@ _QUESTION_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 _SENTENCE_BREAK = re.compile(r"[.!?]\s+\S|\n")
 FORMS = ("question", "request", "imperative", "label")
+# Text whose inside a template must not touch: quotes, code, placeholders, a colon before
+# material. Such instructions get only the forms that keep them whole ({text}).
+_OPAQUE = re.compile(r"[\"“”`]|'[^'\s][^']*'|\{\{|:\s*\S")
+# A second clause inside a question: "What is SCIM and do you support it?" has no single
+# indirect form ("what SCIM is and whether you support it" needs a parse we do not have).
+_COMPOUND = re.compile(
+    r"(?:,|\b(?:and|or|but)\b)\s+(?:do|does|did|can|could|is|are|was|were|will|would|should|"
+    r"have|has|how|what|why|where|when|which|who|if)\b", re.I)
+# How a problem statement starts (a subject), as opposed to an imperative with a verb we do
+# not list ("Switch me to annual billing."): only statements get "… What should I do?".
+SUBJECT_STARTS = frozenset("""
+i i'm i've i'd my our we we're we've the this that these those it it's its your you someone
+somebody nobody everyone there they their his her he she a an one some all none every each
+after since when yesterday today lately recently
+""".split())
 
 
 def _one_sentence(text: str) -> bool:
@@ -52,14 +68,24 @@ def _one_sentence(text: str) -> bool:
 
 
 def slots_for(text: str) -> dict[str, str]:
-    """The template slots this instruction offers."""
+    """The template slots this instruction offers: only those its structure is understood for.
+
+    Multi-sentence instructions, and those with quotes, code, placeholders or a colon before
+    material, offer only {text} (the label forms keep them whole). A compound question offers
+    {question} but no {indirect}; a sentence is a {statement} only when it starts with a
+    subject, and a {task} only when it starts with a known imperative verb.
+    """
     text = text.strip()
     slots = {"text": text}
-    if not _one_sentence(text):
+    if not _one_sentence(text) or _OPAQUE.search(text):
         return slots
+    if text[:1].islower():  # "how do i export…": the forms below start sentences and say "I"
+        text = re.sub(r"\bi\b", "I", text[:1].upper() + text[1:])
     first, _, rest = text.partition(" ")
     if text.endswith("?"):
-        slots["question"] = text
+        slots["question"] = text[:1].upper() + text[1:]
+        if _COMPOUND.search(text):
+            return slots
         for pattern, form in _QUESTION_RULES:
             m = pattern.match(text)
             if m and form:
@@ -68,13 +94,15 @@ def slots_for(text: str) -> dict[str, str]:
                 break
             if m:
                 break
-    elif first.lower().strip(string.punctuation) in IMPERATIVE_VERBS and first[:1].isupper() \
-            and not first.isupper() and rest:
-        core = text.rstrip(".!").rstrip()
+    elif first.lower().strip(string.punctuation) in IMPERATIVE_VERBS and not first.isupper() \
+            and rest:
+        core = text.rstrip(".!:").rstrip()
         slots["task"] = first.lower() + core[len(first):]
-        slots["Task"] = core
-    elif text.endswith((".", "!")) and len(text.split()) >= 3:
-        slots["statement"] = text.rstrip(".!").rstrip()
+        slots["Task"] = first[:1].upper() + core[1:]
+    elif text.endswith((".", "!")) and len(text.split()) >= 3 and \
+            first.lower().strip(string.punctuation) in SUBJECT_STARTS:
+        statement = text.rstrip(".!").rstrip()
+        slots["statement"] = statement[:1].upper() + statement[1:]
     return slots
 
 
@@ -87,7 +115,7 @@ def render(template: str, slots: dict[str, str]) -> str | None:
     if any(n not in slots for n in names):
         return None
     out = _SLOT.sub(lambda m: slots[m.group(1)], template)
-    out = out.replace("??", "?").replace("?.", "?").replace("..", ".")
+    out = out.replace("??", "?").replace("?.", "?").replace("..", ".").replace("!.", "!")
     return out[:1].upper() + out[1:] if out[:1].islower() else out
 
 
@@ -142,7 +170,8 @@ class TemplateAugmenter(Augmenter):
             rendered = []
             for k, template in enumerate(self.sets.get(form, [])):
                 text = render(template, slots)
-                if text and text.strip() != source:
+                # never a trivial copy ("Please explain X." for "Explain X.")
+                if text and not trivial_copy(text, source):
                     rendered.append((k, text))
             if rendered:
                 options[form] = rendered

@@ -69,14 +69,17 @@ def wrong_language(variant: str, source: str, *, min_letters: int = 12,
                    confidence: float = 0.9) -> tuple[str | None, float]:
     """(the variant's language when it is not the source's, else None; P(source language)).
 
-    The source's language is its most likely one; the variant is foreign when the identifier
+    The source's language is its most likely one, and must be at least `confidence` likely (a
+    source the identifier is unsure of is not judged against); the variant is foreign when the identifier
     gives the source's language at most 1 − `confidence` for it (related languages may share the
     rest: Spanish and Galician), and names the variant's most likely language.
     Texts with fewer than `min_letters` letters of prose are not judged.
     """
     if letters(prose(variant)) < min_letters or letters(prose(source)) < min_letters:
         return None, 1.0
-    src_lang, _ = language_of(source)
+    src_lang, src_p = language_of(source)
+    if src_p < confidence:  # the source's own language is unclear (short, mixed, numbers)
+        return None, 1.0
     probs = identify(variant)
     best = max(probs, key=probs.__getitem__)
     p_src = probs.get(src_lang, 0.0)

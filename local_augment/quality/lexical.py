@@ -220,9 +220,9 @@ def details(text: str) -> set[str]:
     for m in _SPAN_RE.finditer(text):
         span = m.group(0)
         found.add(_norm_number(span) if m.lastgroup == "number" else " ".join(span.split()))
-    rest = _SPAN_RE.sub(" ", text)
-    for m in _QUOTED.finditer(rest):
+    for m in _QUOTED.finditer(text):  # quotes whole, numbers and code inside them included
         found.add(" ".join((m.group(1) or m.group(2)).split()))
+    rest = _SPAN_RE.sub(" ", _QUOTED.sub(" ", text))
     for m in _ACRONYM.finditer(rest):
         found.add(m.group(0).removesuffix("s") if m.group(0).endswith("s") and
                   m.group(0)[:-1].isupper() else m.group(0))

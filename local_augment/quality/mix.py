@@ -2,7 +2,8 @@
 
 When there are more accepted variants than the budget allows, variants are chosen to add
 diversity: within one source, methods take turns and the lower similarity (inside the window) goes
-first; across sources, rounds give every source its next best variant in a seeded order.
+first; across sources, rounds give every source its next best variant in a seeded order, rows of
+supplied refusal cases first.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from local_augment.config import MixConfig
-from local_augment.methods import METHODS
+from local_augment.methods import METHODS, STANDALONE_METHODS
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ def mix(picks: list[Pick], n_originals: int, cfg: MixConfig, seed: int) -> dict[
         queues[source] = ordered[: cfg.per_original]
     sources = sorted(queues)
     random.Random(seed).shuffle(sources)
+    # rows with no source row (refusal cases the user supplied) are served first in every round,
+    # so each case keeps several distinct requests however tight the budget
+    sources.sort(key=lambda s: not all(p.method in STANDALONE_METHODS for p in groups[s]))
     left = budget(n_originals, cfg)
     depth = max((len(q) for q in queues.values()), default=0)
     for r in range(depth):

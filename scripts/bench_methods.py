@@ -1,0 +1,130 @@
+"""What each method adds: candidates, kept by QC, yield per source, reasons, novelty.
+
+Runs the chosen methods over each input (default: examples/train.jsonl and the hand-written
+examples/instructions.jsonl) with the run's own pipeline, then reads the output back. Per method:
+candidates, kept by the QC chain (before dedup and the mix, which drop good rows for budget
+reasons), kept per source row, the QC reasons, and how new the kept variants are against their
+sources (share of the variant's words and word pairs that its source lacks). Asserts nothing.
+
+    python scripts/bench_methods.py [--methods templates,refusals] [--inputs a.jsonl,b.jsonl]
+                                    [--config examples/config.yaml] [--show 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+NOT_QC = ("near_duplicate_of", "ratio_cap", "per_original_cap")
+_WORD = re.compile(r"\w+")
+
+
+def novelty(variant: str, source: str) -> tuple[float, float]:
+    """Share of the variant's words, and word pairs, that its source does not have."""
+    v, s = _WORD.findall(variant.casefold()), _WORD.findall(source.casefold())
+    out = []
+    for n in (1, 2):
+        vg = {tuple(v[i:i + n]) for i in range(len(v) - n + 1)}
+        sg = {tuple(s[i:i + n]) for i in range(len(s) - n + 1)}
+        out.append(len(vg - sg) / len(vg) if vg else 0.0)
+    return out[0], out[1]
+
+
+def text_of(row: dict, field: str) -> str:
+    if "messages" in row:
+        role = "assistant" if field == "output" else "user"
+        return next((m["content"] for m in row["messages"] if m.get("role") == role), "")
+    return row.get("output", "") if field == "output" else row.get("instruction", "")
+
+
+def measure(input_path: Path, methods: list[str], cfg, show: int) -> None:  # noqa: ANN001
+    from local_augment import pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        res = pipeline.run(cfg, input_path, out, methods=methods)
+        rows = [json.loads(x) for x in (out / "augmented.jsonl").read_text().splitlines()]
+        rejects = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
+    sources = {r["_provenance"]["id"]: r for r in rows if r["_provenance"]["method"] == "original"}
+    n_sources = len(sources)
+    cands = res.report["candidates_per_method"]
+    kept: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    reasons: dict[str, Counter] = defaultdict(Counter)
+    for r in rows:
+        p = r["_provenance"]
+        if p["method"] != "original":
+            src = sources.get(p["source_id"])
+            kept[p["method"]].append((text_of(src, p["field"]) if src else "",
+                                      text_of(r, p["field"])))
+    for r in rejects:
+        if "method" not in r:
+            continue
+        kind = r["reason"].split(":", 1)[0]
+        if kind in NOT_QC:
+            p = r["_provenance"]
+            src = sources.get(p["source_id"])
+            kept[r["method"]].append((text_of(src, p["field"]) if src else "",
+                                      text_of(r["row"], p["field"])))
+        else:
+            reasons[r["method"]][kind] += 1
+    print(f"\n{input_path.name}: {n_sources} source rows")
+    print(f"{'method':<16}{'candidates':>11}{'kept':>6}{'per source':>11}{'new words':>10}"
+          f"{'new pairs':>10}  reasons")
+    for m in sorted(cands):
+        pairs = [(s, v) for s, v in kept[m] if s]
+        nov = [novelty(v, s) for s, v in pairs]
+        w = sum(a for a, _ in nov) / len(nov) if nov else 0.0
+        b = sum(b for _, b in nov) / len(nov) if nov else 0.0
+        per = len(kept[m]) / n_sources if n_sources else 0.0
+        print(f"{m:<16}{cands[m]:>11}{len(kept[m]):>6}{per:>11.2f}{w:>10.2f}{b:>10.2f}  "
+              f"{dict(reasons[m].most_common())}")
+    for m in sorted(kept):
+        for s, v in kept[m][:show]:
+            print(f"  [{m}] {s[:70]!r}\n      -> {v[:90]!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="templates and refusals only")
+    ap.add_argument("--methods", default="templates,refusals,backtranslation,paraphrase,outputs")
+    ap.add_argument("--inputs", default="examples/train.jsonl,examples/instructions.jsonl")
+    ap.add_argument("--config", default="examples/config.yaml")
+    ap.add_argument("--show", type=int, default=0, help="kept rows printed per method")
+    args = ap.parse_args(argv)
+    from local_augment.config import load_config
+    from local_augment.config import METHODS
+
+    methods = ["templates", "refusals"] if args.quick else [
+        m.strip() for m in args.methods.split(",") if m.strip()]
+    cfg = load_config(ROOT / args.config, {"run.models_dir": str(ROOT / "models")})
+    from local_augment.augmenters import build_augmenters
+    from local_augment.augmenters.base import Context
+    from local_augment.models import load_manifest
+
+    ctx = Context(config=cfg, manifest=load_manifest(cfg.run.models_dir), seed=0)
+    usable = [a.name for a in build_augmenters(ctx, [m for m in methods if m in METHODS],
+                                               explicit=False)[0]]
+    print(f"methods: {', '.join(usable)} (of {', '.join(methods)}; the rest lack models)")
+    for name in args.inputs.split(","):
+        path = ROOT / name.strip()
+        if path.is_file():
+            measure(path, usable, cfg, args.show)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
