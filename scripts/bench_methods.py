@@ -105,8 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="examples/config.yaml")
     ap.add_argument("--show", type=int, default=0, help="kept rows printed per method")
     args = ap.parse_args(argv)
-    from local_augment.config import load_config
-    from local_augment.config import METHODS
+    from local_augment.config import METHODS, load_config
 
     methods = ["templates", "refusals"] if args.quick else [
         m.strip() for m in args.methods.split(",") if m.strip()]
