@@ -264,3 +264,14 @@ def test_rerun_with_other_qc_reuses_cached_translations(tiny_marian_dir, tmp_pat
                                             "misses": 0}
     third = pipeline.run(cfg, data, tmp_path / "out", methods=["backtranslation"], fresh=True)
     assert third.report["model_cache"]["hits"] == 0
+
+
+def test_pivots_and_samples_that_agree_make_one_candidate():
+    """Two pivots giving the same English (and n=3 with two distinct wordings): every text is
+    offered once; the repeats are accounted for as `same_as_sibling`."""
+    aug = make(pivots=[pivot("de", to_de, to_en), pivot("fr", to_de, to_en)], n=3)
+    cands = aug.generate([ex(1, "explain the topic well")])
+    assert len(cands) == 6
+    offered = [c.text for c in cands if c.reason is None]
+    assert len(offered) == len(set(offered)) == 2  # "Please …" and "Kindly …"
+    assert {c.reason for c in cands if c.reason} == {"same_as_sibling"}

@@ -5,7 +5,8 @@ The instruction (and `input` when configured) is translated, never the output. P
 into lines so line breaks survive. A whole shard goes through one `translate` call per direction
 per pivot (identical lines are translated once). Degenerate outputs become candidates with a
 reason instead of reaching QC: `empty_output`, `untranslated_pivot`, `repetition_loop`,
-`length_explosion:<ratio>`, `lost_span:<span>`, `identical_to_source`.
+`length_explosion:<ratio>`, `lost_span:<span>`, `identical_to_source`, and `same_as_sibling`
+when another pivot or sample already gave the same text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from local_augment.errors import ModelError
 from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.backtranslation")
+SAME_AS_SIBLING = "same_as_sibling"  # another pivot or sample of this text gave it already
 
 SOURCE_LANG = "en"
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -240,6 +242,7 @@ class Backtranslation(Augmenter):
             log.debug("pivot %s: %d segments", pivot.lang, len(segments))
         out: list[Candidate] = []
         for item in items:
+            offered: set[str] = set()  # pivots and samples that agree make one candidate
             for pi, pivot in enumerate(self.pivots):
                 there, back = results[pi]
                 pivot_text = self._assemble(item, there)
@@ -250,6 +253,10 @@ class Backtranslation(Augmenter):
                     text, lost = spans.restore(raw, item.masked)
                     reason = degenerate(item.source, item.masked.text, pivot_text, text, lost,
                                         self.cfg.max_length_ratio)
+                    key = " ".join(text.casefold().split())
+                    if reason is None and key in offered:
+                        reason = SAME_AS_SIBLING
+                    offered.add(key)
                     out.append(Candidate(
                         source_id=item.example.id, method=self.name,
                         index=item.index_base + pi * n + k,

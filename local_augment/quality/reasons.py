@@ -17,7 +17,7 @@ KINDS = (
     "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
 )
 # kinds that say a candidate is too close to its source, not that its generator failed
-NEAR_COPY = frozenset({TRIVIAL_COPY, "few_new_words"})
+NEAR_COPY = frozenset({TRIVIAL_COPY, "few_new_words", "identical_to_source", "same_as_sibling"})
 
 
 def kind(reason: str) -> str:
