@@ -55,10 +55,16 @@ def write_cases(path: Path) -> Path:
     return path
 
 
-def make_config(tmp: Path, shard_size: int, cases: Path | None = None):
+# The fault and resume tests are about Ray, not QC: they skip the fluency scorer (a second model
+# per actor, most of the chain's time on CPU). test_same_outputs_as_local runs the whole chain.
+NO_FLUENCY = "qc:\n  fluency: false\n"
+
+
+def make_config(tmp: Path, shard_size: int, cases: Path | None = None, fluency: bool = False):
     from local_augment.config import load_config
 
-    over = {"run.shard_size": shard_size, "run.models_dir": str(ROOT / "models")}
+    over = {"run.shard_size": shard_size, "run.models_dir": str(ROOT / "models"),
+            "qc.fluency": fluency}
     if cases is not None:
         over["refusals.cases"] = str(cases)
     return load_config(None, over)
@@ -80,7 +86,7 @@ def local_run(data):
     """The reference: the local executor's run of the same data."""
     from local_augment.pipeline import run
 
-    cfg = make_config(data["tmp"], 40, data["cases"])
+    cfg = make_config(data["tmp"], 40, data["cases"], fluency=True)
     out = data["tmp"] / "local"
     result = run(cfg, data["input"], out, methods=["templates", "refusals"])
     return out, result.report
@@ -104,7 +110,7 @@ def test_same_outputs_as_local(data, local_run, ray_session):
     from local_augment.pipeline import run
 
     local_out, local_report = local_run
-    cfg = make_config(data["tmp"], 40, data["cases"])
+    cfg = make_config(data["tmp"], 40, data["cases"], fluency=True)
     out = data["tmp"] / "ray"
     result = run(cfg, data["input"], out, methods=["templates", "refusals"],
                  executor=RayExecutor(window_shards=4))
@@ -148,8 +154,10 @@ def test_cli_executor_ray(data, local_run, ray_session):
     from local_augment.cli import cli
 
     out = data["tmp"] / "cli"
-    res = CliRunner().invoke(cli, ["augment", str(data["input"]), "-o", str(out), "-q",
-                                   "--methods", "templates", "--executor", "ray"])
+    conf = data["tmp"] / "cli.yaml"
+    conf.write_text(NO_FLUENCY)
+    res = CliRunner().invoke(cli, ["augment", str(data["input"]), "-o", str(out), "-q", "-c",
+                                   str(conf), "--methods", "templates", "--executor", "ray"])
     assert res.exit_code == 0, res.output
     assert "242 input rows (2 bad)" in res.output
 
@@ -309,7 +317,8 @@ def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
 
     out = tmp_path / "ray"
     conf = tmp_path / "c.yaml"
-    conf.write_text("run:\n  shard_size: 25\n  models_dir: " + str(ROOT / "models") + "\n")
+    conf.write_text("run:\n  shard_size: 25\n  models_dir: " + str(ROOT / "models") + "\n"
+                    + NO_FLUENCY)
     killed = augment_losing_worker(cluster, src, out, conf, "templates", after=3, timeout_s=240)
     assert killed < 24, "the node was not lost mid-run"
     shards = out / ".work" / "shards"
