@@ -265,8 +265,10 @@ def test_quiet_terminal_logs_to_run_log_and_inspect_shows_rows(tmp_path, dataset
     res = invoke("inspect", out, "--method", "templates", "-n", "2")
     assert res.exit_code == 0, res.output
     assert "templates: kept" in res.output and "│" in res.output and "source:" in res.output
-    res = invoke("inspect", out, "--reason", "trivial_copy", "-n", "1")
-    assert "reason: trivial_copy" in res.output and "kept" not in res.output.split("\n")[0]
+    reason = next(r["reason"].split(":")[0] for r in _read(out / "rejected.jsonl")
+                  if r.get("method"))
+    res = invoke("inspect", out, "--reason", reason, "-n", "1")
+    assert f"reason: {reason}" in res.output and "kept" not in res.output.split("\n")[0]
     bare = tmp_path / "empty"
     bare.mkdir()
     res = invoke("inspect", bare)
