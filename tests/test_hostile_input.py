@@ -418,7 +418,9 @@ def test_disk_full_is_a_clear_error_and_a_rerun_completes(tmp_path):
     data = tmp_path / "d.jsonl"
     _disk_full_input(data)
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text(f"run:\n  shard_size: 20\n  models_dir: {ROOT / 'models'}\n")
+    # about writes and resume, not QC: the fluency scorer (a second model) is left out
+    cfg.write_text(f"run:\n  shard_size: 20\n  models_dir: {ROOT / 'models'}\n"
+                   "qc:\n  fluency: false\n")
     ref = tmp_path / "ref"
     assert _invoke("augment", data, "-o", ref, "-c", cfg, "--methods", "templates",
                    "-q").exit_code == 0

@@ -27,7 +27,8 @@ def setup(tmp_path_factory):
     base = tmp_path_factory.mktemp("kill")
     cfg = base / "cfg.yaml"
     cfg.write_text(f"run:\n  shard_size: 6\n  models_dir: {ROOT / 'models'}\n"
-                   f"refusals:\n  cases: {EXAMPLES / 'refusal_cases.jsonl'}\n")
+                   f"refusals:\n  cases: {EXAMPLES / 'refusal_cases.jsonl'}\n"
+                   "qc:\n  fluency: false\n")  # about crashes and resume, not QC
     ref = base / "reference"
     subprocess.run(_cmd(ref, cfg), check=True, cwd=ROOT, capture_output=True)
     return base, cfg, ref
