@@ -202,7 +202,6 @@ def _bounds(info: Any) -> dict[str, Any]:
 
 CheckSettings = _check_model("CheckSettings", optional=False)
 MethodChecks = _check_model("MethodChecks", optional=True)
-WindowConfig = MethodChecks  # the name older configs' code used
 
 
 def _default_method_checks() -> dict[str, Any]:
@@ -262,9 +261,6 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
         if over is not None:
             base.update({k: v for k, v in over.model_dump().items() if v is not None})
         return base
-
-    def window(self, method: str) -> dict[str, Any]:
-        return self.settings(method)
 
 
 class DedupConfig(Section):

@@ -78,7 +78,7 @@ class LMScorer:
         return f"{user}\n"
 
     def loglik(self, texts: Sequence[str], prefixes: Sequence[str] | None = None,
-               tick: Tick | None = None, max_text_tokens: int | None = None,
+               max_text_tokens: int | None = None,
                stage_name: str = "qc scorer") -> list[LogLik]:
         """Log-likelihood of each text's tokens (after its prefix, when given).
 
@@ -105,7 +105,7 @@ class LMScorer:
         out: list[LogLik] = [LogLik(0.0, 0)] * len(seqs)
         pad = tok.pad_token_id if tok.pad_token_id is not None else start
         with stage(stage_name, len(order)) as progress_tick:
-            self._batches(seqs, order, out, pad, lambda n: (progress_tick(n), tick and tick(n)))
+            self._batches(seqs, order, out, pad, progress_tick)
         return out
 
     def _batches(self, seqs: list[tuple[list[int], int]], order: list[int], out: list[LogLik],
