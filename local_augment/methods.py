@@ -1,15 +1,17 @@
 """The one list of augmentation methods: name, module, config section and what each needs.
 
-Everything that enumerates methods reads this: the config schema (`methods`, `qc.methods`), the
-CLI's choices, the augmenter factory, both executors (which methods make standalone rows, which
-use an LLM) and the report's diagnosis; a test checks the README's table against it. Adding a
-method is one entry here plus its module (a subclass of `augmenters.base.Augmenter` whose `name`
-is the entry's, and a `create(ctx)`).
+Everything that enumerates methods reads this: the config schema (`methods`, `qc.methods`, the
+method's own section), the CLI's choices, the augmenter factory, both executors (which methods
+make standalone rows, which use an LLM) and the report's diagnosis; a test checks the README's
+table against it. Adding a method is its module (a subclass of `augmenters.base.Augmenter` or
+`augmenters.llm_base.LLMAugmenter` whose `name` is the entry's, its settings model, and a
+`create(ctx)`) plus one `Method` entry here (or a `register` call); see tests/test_registry.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class Method:
     uses_translator: bool = False
     standalone: bool = False  # makes rows with no source example, once per run, on the driver
     summary: str = ""
+    # the section's pydantic model, for a method whose section is not one of Config's own fields
+    settings: Any = None
 
 
 REGISTRY: dict[str, Method] = {m.name: m for m in (
@@ -36,6 +40,32 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
            summary="a brief and a bulleted version of each output"),
 )}
 
-METHODS: tuple[str, ...] = tuple(REGISTRY)
-LLM_METHODS: tuple[str, ...] = tuple(m.name for m in REGISTRY.values() if m.uses_llm)
-STANDALONE_METHODS: frozenset[str] = frozenset(m.name for m in REGISTRY.values() if m.standalone)
+# Views of the registry, kept in step by `register`/`unregister` (updated in place, so modules
+# that imported them, and the CLI's choices, see a method registered later).
+METHODS: list[str] = []
+LLM_METHODS: list[str] = []
+STANDALONE_METHODS: set[str] = set()
+
+
+def _derive() -> None:
+    METHODS[:] = list(REGISTRY)
+    LLM_METHODS[:] = [m.name for m in REGISTRY.values() if m.uses_llm]
+    STANDALONE_METHODS.clear()
+    STANDALONE_METHODS.update(m.name for m in REGISTRY.values() if m.standalone)
+
+
+def register(method: Method) -> Method:
+    """Add a method (a plugin, or a test's throwaway one); its name must be new."""
+    if method.name in REGISTRY:
+        raise ValueError(f"method {method.name!r} is already registered")
+    REGISTRY[method.name] = method
+    _derive()
+    return method
+
+
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+    _derive()
+
+
+_derive()

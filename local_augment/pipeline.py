@@ -9,38 +9,41 @@ row or a reasoned reject, and the run fails loudly if that accounting does not h
 from __future__ import annotations
 
 import errno
-import hashlib
-import itertools
-import json
 import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from local_augment import __version__
 from local_augment.augmenters import build_augmenters
-from local_augment.augmenters.base import Augmenter, Context
+from local_augment.augmenters.base import Context
 from local_augment.cache import ModelCache
 from local_augment.config import Config
 from local_augment.diversity import mean_pairwise_distance
-from local_augment.errors import BadRow, UserError
+from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
-from local_augment.formats import PARQUET, container_of, read_examples
+from local_augment.formats import container_of
 from local_augment.methods import STANDALONE_METHODS
-from local_augment.models import Manifest, load_manifest
+from local_augment.models import load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diagnosis import diagnose
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
-from local_augment.records import ALPACA, Candidate, Example
+from local_augment.records import ALPACA, Candidate
+from local_augment.run_setup import (  # noqa: F401 - prepare_output_dir: re-exported
+    count_rows,
+    fingerprint,
+    iter_shards,
+    models_used,
+    prepare_output_dir,
+)
 from local_augment.shards import ShardStore
 from local_augment.stages import process_shard
 from local_augment.writer import write_outputs
@@ -59,72 +62,6 @@ class RunResult:
 
 def _noop(stage: str, done: int, total: int | None) -> None:
     pass
-
-
-def prepare_output_dir(path: Path) -> Path:
-    """Create the output dir or explain why it can't be used."""
-    if path.exists() and not path.is_dir():
-        raise UserError(f"{path}: output path exists and is a file; pass a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"{path}: output directory is not writable ({exc.strerror})") from None
-    return path
-
-
-def count_rows(path: Path, container: str) -> int | None:
-    """Rows to expect, for progress bars (cheap: newline count or Parquet metadata)."""
-    try:
-        if container == PARQUET:
-            import pyarrow.parquet as pq
-
-            return pq.ParquetFile(path).metadata.num_rows
-        n = 0
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 22):
-                n += block.count(b"\n")
-        return n
-    except Exception:  # noqa: BLE001 - unreadable input: read_examples says why, clearly
-        return None
-
-
-def fingerprint(cfg: Config, input_path: Path, augmenters: list[Augmenter], methods: list[str],
-                manifest: Manifest) -> str:
-    """What a finished shard depends on: input file, settings that shape shards, models, code."""
-    st = input_path.stat()
-    model_sums = {n: manifest.checksum(s) for n, s in manifest.models.items()
-                  if manifest.path(s).is_dir()}
-    blob = json.dumps({
-        "version": __version__, "input": [str(input_path.resolve()), st.st_size, st.st_mtime_ns],
-        "methods": methods, "seed": cfg.run.seed, "shard_size": cfg.run.shard_size,
-        "qc": cfg.qc.model_dump(mode="json"), "embedder": cfg.embedder.model,
-        "augmenters": {a.name: a.describe() for a in augmenters}, "models": model_sums,
-    }, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def iter_shards(
-    path: Path, fmt: str | None, shard_size: int, strict: bool
-) -> Iterator[tuple[str, list[Example], list[dict[str, Any]]]]:
-    """(key, examples, bad rows) per `shard_size` input rows, in file order."""
-    stream = read_examples(path, fmt)
-    for n in itertools.count():
-        chunk = list(itertools.islice(stream, shard_size))
-        if not chunk:
-            return
-        examples, bad = [], []
-        for item in chunk:
-            if isinstance(item, BadRow):
-                if strict:
-                    raise UserError(f"{item} (--strict stops at the first bad row)")
-                bad.append({"line": item.line, "reason": item.reason, "raw": item.raw,
-                            "file": item.path})
-            else:
-                examples.append(item)
-        yield f"{n:06d}", examples, bad
 
 
 def run(cfg: Config, input_path: str | os.PathLike[str], output_dir: str | os.PathLike[str],
@@ -209,14 +146,13 @@ def _run(
     finally:
         for aug in augmenters:
             aug.unload()
-        for engine in ctx.shared.values():
-            if hasattr(engine, "unload"):
-                engine.unload()
+        ctx.engines.unload_all()
         ctx.cache.close()
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
                     progress)
     report["methods"] = [a.name for a in augmenters]
-    report["model_cache"] = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
+    report["model_cache"] = {"hits": ctx.cache.hits + done.cache["hits"],
+                             "misses": ctx.cache.misses + done.cache["misses"]}
     notices.extend(chain.notices)
     report["notices"] = notices
     report["diagnosis"] = diagnose(report, cfg.llm.model)
@@ -315,28 +251,6 @@ def finish(
     report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
-
-
-def models_used(manifest: Manifest, cfg: Config, methods: list[str]) -> dict[str, dict]:
-    """Name and checksum of each installed model the run's settings point at, by role."""
-    wanted = {"embedder": cfg.embedder.model}
-    if cfg.qc.fluency or cfg.qc.fit:
-        wanted["qc scorer"] = cfg.qc.scorer_model
-    if {"paraphrase", "outputs"} & set(methods) or cfg.qc.judge == "llm":
-        wanted["llm"] = cfg.llm.model
-    if "backtranslation" in methods:
-        for pivot in cfg.backtranslation.pivots:
-            wanted[f"translator en-{pivot}"] = f"opus-mt-en-{pivot}"
-            wanted[f"translator {pivot}-en"] = f"opus-mt-{pivot}-en"
-    out: dict[str, dict] = {}
-    for role, name in wanted.items():
-        spec = manifest.models.get(name)
-        if spec is not None and manifest.path(spec).is_dir():
-            out[role] = manifest.describe(spec)
-        elif role == "llm" and cfg.llm.engine == "server":
-            out[role] = {"name": cfg.llm.served_model or name, "engine": "server",
-                         "base_url": cfg.llm.base_url}
-    return out
 
 
 def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, list[int]],

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from local_augment.augmenters.base import Augmenter
+from local_augment.augmenters.llm_base import LLMAugmenter
 from local_augment.quality.chain import Pair, QualityChain
 from local_augment.records import MESSAGES, Candidate, Example
 from local_augment.shards import ShardResult
@@ -57,13 +58,22 @@ def _row_vectors(vecs: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
 
 
 def generate(
-    augmenters: Sequence[Augmenter], examples: Sequence[Example], timings: dict[str, float]
+    augmenters: Sequence[Augmenter], examples: Sequence[Example], timings: dict[str, float],
+    answers: dict[str, list[list[str]]] | None = None,
 ) -> list[Candidate]:
-    """Every augmenter over the whole shard; each batches its own model calls."""
+    """Every augmenter over the whole shard; each batches its own model calls.
+
+    `answers`: per LLM method, the answers to its `requests` already served elsewhere (Ray's
+    `ray.data.llm`); those methods parse them instead of asking their engine.
+    """
     out: list[Candidate] = []
     for aug in augmenters:
         t0 = time.perf_counter()
-        made = aug.generate(examples)
+        served = (answers or {}).get(aug.name)
+        if served is not None and isinstance(aug, LLMAugmenter):
+            made = aug.respond(aug.requests(examples), served)
+        else:
+            made = aug.generate(examples)
         timings[f"generate.{aug.name}"] = timings.get(f"generate.{aug.name}", 0.0) + (
             time.perf_counter() - t0)
         out.extend(made)
@@ -120,8 +130,10 @@ def score(
 def process_shard(
     key: str, examples: Sequence[Example], bad: list[dict[str, Any]],
     augmenters: Sequence[Augmenter], chain: QualityChain, layout: str, standalone: bool = False,
+    answers: dict[str, list[list[str]]] | None = None,
 ) -> ShardResult:
-    """Generate and score one shard (or, with `standalone`, the rows with no source example)."""
+    """Generate and score one shard (or, with `standalone`, the rows with no source example);
+    `answers`: LLM answers served elsewhere, see `generate`."""
     timings: dict[str, float] = {}
     if standalone:
         candidates = []
@@ -130,7 +142,7 @@ def process_shard(
             candidates.extend(aug.standalone(layout))
             timings[f"generate.{aug.name}"] = time.perf_counter() - t0
     else:
-        candidates = generate(augmenters, examples, timings)
+        candidates = generate(augmenters, examples, timings, answers)
     orig_vecs, cand_vecs = score(key, examples, candidates, layout, chain, timings)
     stats = {
         "timings": timings,

@@ -59,27 +59,28 @@ def bench_in_process(args, ctx, examples) -> tuple[list[dict], dict]:
 
     engine = get_llm(ctx)
     t0 = time.perf_counter()
-    engine.load()
+    engine.inner.load()
     load_s = time.perf_counter() - t0
     try:
         return _in_process(engine, ctx, examples, load_s)
     finally:
-        engine.unload()
-        ctx.shared.clear()
+        ctx.engines.unload_all()
 
 
 def _in_process(engine, ctx, examples, load_s: float) -> tuple[list[dict], dict]:
     from local_augment.augmenters.paraphrase import create
-    from local_augment.engines.llm import parse_list
+    from local_augment.augmenters.prompting import parse_list
+
     aug = create(ctx)
-    tokenizer = engine._llm.get_tokenizer()
+    vllm = engine.inner
+    tokenizer = vllm._llm.get_tokenizer()
     params = aug.sampling(examples)
     convs = [aug.conversation(ex) for ex in examples]
-    sp = engine.sampling_params(params)
-    engine._llm.chat(convs[:4], sp, use_tqdm=False)  # warm-up
+    sp = vllm.sampling_params(params)
+    vllm._llm.chat(convs[:4], sp, use_tqdm=False)  # warm-up
 
     def bare():
-        outs = engine._llm.chat(convs, sp, use_tqdm=False)
+        outs = vllm._llm.chat(convs, sp, use_tqdm=False)
         answers = [[o.text for o in r.outputs] for r in outs]
         return answers, sum(len(parse_list(t) or []) for a in answers for t in a)
 
@@ -109,12 +110,9 @@ def bench_server(args, ctx, examples, info) -> list[dict]:
 
     import openai
 
-    from local_augment.engines.llm import (
-        ServerEngine,
-        configure_common_env,
-        configure_cpu_env,
-        parse_list,
-    )
+    from local_augment.augmenters.prompting import parse_list
+    from local_augment.engines.llm.inprocess import configure_common_env, configure_cpu_env
+    from local_augment.engines.llm.server import ServerEngine
     from tests.fixtures_llm import SERVED, free_port, server_command, stop_process_group, wait_http
 
     configure_common_env()

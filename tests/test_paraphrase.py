@@ -6,8 +6,8 @@ import pytest
 
 from local_augment.augmenters import paraphrase
 from local_augment.augmenters.base import Context
+from local_augment.augmenters.prompting import load_prompt
 from local_augment.config import Config
-from local_augment.engines.llm import load_prompt
 from local_augment.records import Example
 
 META = {"params": {"template": "t"}, "model": {"name": "m", "checksum": "c", "engine": "e"},

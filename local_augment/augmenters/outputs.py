@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from local_augment.augmenters.base import Augmenter, Context, sampled
-from local_augment.engines.llm import LLMEngine, Prompt, Sampling, get_llm, load_prompt, normalized
+from local_augment.augmenters.base import Context, sampled
+from local_augment.augmenters.llm_base import LLMAugmenter, Request
+from local_augment.augmenters.prompting import Prompt, load_prompt, normalized
+from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.outputs")
@@ -85,7 +87,7 @@ def clean_variant(text: str) -> str:
     return _PREAMBLE.sub("", text, count=1).strip()
 
 
-class OutputsAugmenter(Augmenter):
+class OutputsAugmenter(LLMAugmenter):
     """Brief and bulleted variants of every long enough output, from one LLM call per batch."""
 
     name = NAME
@@ -96,9 +98,6 @@ class OutputsAugmenter(Augmenter):
         self.llm = llm
         self.prompts = prompts
 
-    def load(self) -> None:
-        self.llm.load()
-
     def sampling(self, variant: str, output: str) -> Sampling:
         cfg = self.ctx.config.llm
         if variant == "brief":
@@ -107,23 +106,22 @@ class OutputsAugmenter(Augmenter):
             budget = 2 * words(output) + 64
         return Sampling.from_config(cfg, n=1, max_tokens=min(cfg.max_tokens, budget))
 
-    def generate(self, batch: Sequence[Example]) -> list[Candidate]:
-        jobs = [(ex, v) for ex in batch if words(ex.output) >= self.cfg.min_output_words
-                and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)
-                for v in self.cfg.variants]
-        if not jobs:
-            return []
-        out: list[Candidate] = []
-        for variant in self.cfg.variants:  # one chat() per variant: one set of sampling params
-            vjobs = [ex for ex, v in jobs if v == variant]
-            params = self.sampling(variant, max((ex.output for ex in vjobs), key=words))
-            convs = [[{"role": "user", "content": self.prompts[variant].render(
+    def requests(self, batch: Sequence[Example]) -> list[Request]:
+        todo = [ex for ex in batch if words(ex.output) >= self.cfg.min_output_words
+                and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)]
+        out: list[Request] = []
+        for variant in self.cfg.variants:  # one sampling setting (token budget) per variant
+            if not todo:
+                break
+            params = self.sampling(variant, max((ex.output for ex in todo), key=words))
+            out += [Request(ex, [{"role": "user", "content": self.prompts[variant].render(
                 instruction=ex.instruction, output=ex.output,
-                max_words=self.cfg.brief_max_words)}] for ex in vjobs]
-            answers = self.llm.chat(convs, params)
-            for ex, samples in zip(vjobs, answers, strict=True):
-                out.append(self.candidate(ex, variant, samples[0] if samples else "", params))
+                max_words=self.cfg.brief_max_words)}], params, tag=variant) for ex in todo]
         return out
+
+    def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
+        return [self.candidate(request.example, request.tag, answers[0] if answers else "",
+                               request.sampling)]
 
     def check(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is unusable, or None."""

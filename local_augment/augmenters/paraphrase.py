@@ -11,16 +11,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from local_augment.augmenters.base import Augmenter, Context, sampled
-from local_augment.engines.llm import (
-    LLMEngine,
-    Prompt,
-    Sampling,
-    get_llm,
-    load_prompt,
-    normalized,
-    parse_list,
-)
+from local_augment.augmenters.base import Context, sampled
+from local_augment.augmenters.llm_base import LLMAugmenter, Request
+from local_augment.augmenters.prompting import Prompt, load_prompt, normalized, parse_list
+from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.paraphrase")
@@ -46,7 +40,7 @@ def tokens_for(text: str, n: int) -> int:
     return 32 + n * (len(text) // 3 + 24)
 
 
-class ParaphraseAugmenter(Augmenter):
+class ParaphraseAugmenter(LLMAugmenter):
     """`n` paraphrases per instruction from one LLM call over the whole batch."""
 
     name = NAME
@@ -58,9 +52,6 @@ class ParaphraseAugmenter(Augmenter):
         self.prompt = prompt
         self.n = ctx.config.paraphrase.n
 
-    def load(self) -> None:
-        self.llm.load()
-
     def sampling(self, batch: Sequence[Example]) -> Sampling:
         longest = max((len(ex.instruction) for ex in batch), default=0)
         cfg = self.ctx.config.llm
@@ -71,19 +62,20 @@ class ParaphraseAugmenter(Augmenter):
         text = self.prompt.render(instruction=example.instruction, n=self.n)
         return [{"role": "user", "content": text}]
 
-    def generate(self, batch: Sequence[Example]) -> list[Candidate]:
+    def requests(self, batch: Sequence[Example]) -> list[Request]:
         share = self.ctx.config.paraphrase.sample
         todo = [ex for ex in batch if ex.instruction.strip()
                 and sampled(self.ctx.seed, self.name, ex.id, share)]
         if not todo:
             return []
         params = self.sampling(todo)
-        answers = self.llm.chat([self.conversation(ex) for ex in todo], params)
-        meta = self.provenance(params)
+        return [Request(ex, self.conversation(ex), params) for ex in todo]
+
+    def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
+        meta = self.provenance(request.sampling)
         out: list[Candidate] = []
-        for ex, samples in zip(todo, answers, strict=True):
-            for s, raw in enumerate(samples):
-                out += self.candidates(ex, raw, base=s * self.n, meta=meta)
+        for s, raw in enumerate(answers):
+            out += self.candidates(request.example, raw, base=s * self.n, meta=meta)
         return out
 
     def provenance(self, params: Sampling) -> dict[str, Any]:

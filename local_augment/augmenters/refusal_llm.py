@@ -11,7 +11,8 @@ import logging
 import re
 from typing import Any
 
-from local_augment.engines.llm import Sampling, extract_json, get_llm, load_prompt
+from local_augment.augmenters.prompting import extract_json, load_prompt
+from local_augment.engines.llm import Sampling, get_llm
 
 log = logging.getLogger("local_augment.refusal_llm")
 

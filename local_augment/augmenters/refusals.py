@@ -117,8 +117,8 @@ class RefusalAugmenter(Augmenter):
             from local_augment.augmenters.refusal_llm import fill_missing
 
             cases = fill_missing(cases, self.ctx)
-            llm = self.ctx.shared.get("llm")
-            model = llm.describe() if llm is not None and hasattr(llm, "describe") else None
+            llm = self.ctx.engines.peek("llm")
+            model = llm.describe() if llm is not None else None
         out: list[Candidate] = []
         for case in cases:
             rng = random.Random(stable_rng_seed(self.seed, "refusals", case["_id"]))

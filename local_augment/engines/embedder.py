@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from local_augment.engines.base import Engine
 from local_augment.models import pick_device
 from local_augment.progress import chunks, stage
 
@@ -15,7 +17,7 @@ log = logging.getLogger("local_augment.embedder")
 CHUNK = 2048  # texts per encode call: a few seconds on 2 CPU cores, full batches on a GPU
 
 
-class Embedder:
+class Embedder(Engine):
     """A sentence-transformers model loaded once from a local folder.
 
     `encode` returns an (n, dim) float32 array of unit vectors; the underlying library sorts the
@@ -44,6 +46,9 @@ class Embedder:
 
     def unload(self) -> None:
         self._model = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.path.name, "engine": f"sentence-transformers:{self.device}"}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, longest texts first in chunks of `CHUNK` (progress ticks per chunk)."""

@@ -12,7 +12,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from local_augment.engines.base import Engine
 from local_augment.models import pick_device
 from local_augment.progress import stage
 
@@ -33,7 +35,7 @@ class LogLik:
         return self.total / self.tokens if self.tokens else 0.0
 
 
-class LMScorer:
+class LMScorer(Engine):
     """A causal LM loaded once from a local folder; `loglik` scores texts, optionally after a prefix."""
 
     def __init__(self, path: str | Path, *, device: str = "auto", max_tokens: int = 256,
@@ -60,6 +62,9 @@ class LMScorer:
     def unload(self) -> None:
         self._model = None
         self._tok = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.path.name, "engine": f"transformers:{self.device}"}
 
     def _start_id(self) -> int:
         tok = self._tok

@@ -15,11 +15,13 @@ For greedy decoding both produce the same tokens for the same model (at equal pr
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from local_augment.engines.base import Engine
 from local_augment.errors import ModelError
 from local_augment.models import Manifest, ModelSpec, pick_device
 from local_augment.progress import chunks, stage
@@ -54,7 +56,7 @@ class Decode:
         return out
 
 
-class Translator:
+class Translator(Engine):
     """One translation direction; `load()` is idempotent, `translate` loads on first use."""
 
     engine: str = "translator"
@@ -65,8 +67,12 @@ class Translator:
         self.device = device
         self._tok: Any = None
 
+    @abstractmethod
     def load(self) -> Translator:
-        raise NotImplementedError
+        """Load the model and its tokenizer (once)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.path.name, "engine": self.engine}
 
     def unload(self) -> None:
         self._tok = None

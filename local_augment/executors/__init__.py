@@ -21,7 +21,7 @@ def get_executor(name: str = "local", address: str | None = None, *, llm: str = 
         return LocalExecutor()
     if name == "ray":
         try:
-            from local_augment.executors.ray_data import RayExecutor
+            from local_augment.executors.ray import RayExecutor
         except ImportError as exc:
             raise UserError(
                 f"--executor ray needs Ray Data ({exc.name} is missing): "

@@ -329,7 +329,8 @@ def create_chain(ctx: Any, embedder: Any) -> QualityChain:
 
     judge = None
     if qc.judge == "llm":
-        from local_augment.engines.llm import get_llm, load_prompt
+        from local_augment.augmenters.prompting import load_prompt
+        from local_augment.engines.llm import get_llm
 
         judge = llm_judge(get_llm(ctx), load_prompt("judge").text)
     return QualityChain(qc, embedder, scorer, judge)

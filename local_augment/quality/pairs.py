@@ -126,7 +126,5 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
                 writer.abort()
             raise
     finally:
-        for engine in ctx.shared.values():
-            if hasattr(engine, "unload"):
-                engine.unload()
+        ctx.engines.unload_all()
     return len(items), counts, chain.notices

@@ -1,0 +1,131 @@
+"""Prompt templates (local_augment/prompts/*.txt or the user's files) and the parsing of
+what models answer: JSON tolerated in fences or cut short, numbered or bulleted lists, quotes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from local_augment.errors import UserError
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)
+_QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)+)"')
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A prompt template: its text and an id (file stem + content hash) for provenance."""
+
+    id: str
+    text: str
+
+    def render(self, **values: Any) -> str:
+        """Fill `{name}` placeholders; other braces (JSON examples) are left as they are."""
+        return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), self.text)
+
+
+def load_prompt(name: str, override: str | Path | None = None) -> Prompt:
+    """A built-in prompt from local_augment/prompts/<name>.txt, or the user's file instead."""
+    path = Path(override) if override is not None else PROMPTS_DIR / f"{name}.txt"
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read prompt template: {exc.strerror or exc}") from exc
+    if not text:
+        raise UserError(f"{path}: prompt template is empty")
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
+    return Prompt(id=f"{path.stem}@{digest}", text=text)
+
+
+def _unescape(s: str) -> str:
+    try:
+        return json.loads(f'"{s}"')
+    except ValueError:
+        return s
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value in a model's answer, tolerating code fences, prose around it and an
+    answer cut short (missing closing brackets). None when there is none."""
+    text = text.strip()
+    fenced = _FENCE.search(text)
+    if fenced and fenced.group(1).strip():
+        text = fenced.group(1).strip()
+    starts = [i for i in (text.find("["), text.find("{")) if i >= 0]
+    if not starts:
+        return None
+    body = text[min(starts):]
+    closer = "]" if body[0] == "[" else "}"
+    end = body.rfind(closer)
+    candidates = [body[: end + 1]] if end >= 0 else []
+    candidates += [body + tail for tail in ('"]', "]", '"}', "}", '"]}', "]}")]
+    for cand in candidates:
+        try:
+            return json.loads(cand)
+        except ValueError:
+            continue
+    return None
+
+
+def strings_in(value: Any) -> list[str]:
+    """The strings of a parsed JSON answer: a list of strings, {"key": [..]}, [{"text": ..}]."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            out += [item] if isinstance(item, str) else strings_in(item) if isinstance(item, dict) else []
+        return out
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        if lists:
+            return strings_in(lists[0])
+        return [v for v in value.values() if isinstance(v, str)]
+    return []
+
+
+_ITEM_LINE = re.compile(r"^\s*(?:\d{1,2}\s*[.):]|[-*•]|\(\d{1,2}\))\s+(.+?)\s*$")
+
+
+def parse_list(text: str) -> list[str] | None:
+    """Items of a list answer: JSON, numbered or bulleted lines, quoted strings, or one plain line.
+
+    Returns None when the answer holds no usable list (multi-line prose, broken JSON without
+    strings); an empty list when the answer is an empty JSON list.
+    """
+    text = (text or "").strip()
+    if not text:
+        return []
+    value = extract_json(text)
+    if value is not None:
+        items = strings_in(value)
+        if items or value in ([], {}):
+            return [clean_item(s) for s in items]
+    lines = [m.group(1) for m in map(_ITEM_LINE.match, text.splitlines()) if m]
+    if lines:
+        return [clean_item(s) for s in lines]
+    quoted = [_unescape(q) for q in _QUOTED.findall(text)]
+    if len(quoted) >= 2 or (quoted and text[0] in "[{"):
+        return [clean_item(s) for s in quoted]
+    if "\n" not in text and text[0] not in "[{":
+        return [clean_item(text)]
+    return None
+
+
+def clean_item(s: str) -> str:
+    """One list item without surrounding quotes, whitespace or a trailing comma."""
+    s = s.strip().rstrip(",").strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "\"'“”":
+        s = s[1:-1].strip()
+    return s.strip("“”").strip()
+
+
+def normalized(text: str) -> str:
+    """Case, whitespace and end punctuation folded: for spotting copies of the source."""
+    return " ".join(text.casefold().split()).rstrip(" .?!")
