@@ -45,7 +45,7 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } || \
 	  echo "chromium is not installed: the report browser test will skip"
 
-test: models browser
+test: lint models browser
 	$(BIN)/python -m pytest -q -ra
 
 test-fast: models

@@ -18,11 +18,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 __version__ = "0.1.0"
 
 
-def augment(config, input_path, output_dir, **kwargs):  # noqa: ANN001, ANN003, ANN201
+def augment(config, input_path, output_dir, **kwargs):
     """Run one augmentation; see :func:`local_augment.pipeline.run`."""
     from local_augment.pipeline import run
 
     return run(config, input_path, output_dir, **kwargs)
 
 
-__all__ = ["augment", "__version__"]
+__all__ = ["__version__", "augment"]

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from local_augment.config_sections import (  # noqa: F401 - re-exported
+from local_augment.config_sections import (
     BacktranslationConfig,
     EmbedderConfig,
     LLMConfig,

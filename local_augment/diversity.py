@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -27,7 +28,7 @@ class DistinctN:
             return
         self.texts += 1
         toks = _WORD.findall(text.casefold())
-        for n, grams in ((1, toks), (2, list(zip(toks, toks[1:], strict=False)))):
+        for n, grams in ((1, toks), (2, list(itertools.pairwise(toks)))):
             self.total[n - 1] += len(grams)
             self.seen[n - 1].update(grams)
 

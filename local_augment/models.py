@@ -6,6 +6,7 @@ the model, where it was expected and the command that installs it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -145,10 +146,8 @@ def _stamp_matches(path: Path, expected: dict[str, str]) -> bool:
 
 
 def _write_stamp(path: Path, expected: dict[str, str]) -> None:
-    try:
+    with contextlib.suppress(OSError):  # a read-only model store: we just hash again next time
         (path / STAMP_FILE).write_text(json.dumps(_fingerprint(path, expected)))
-    except OSError:  # a read-only model store is fine: we just hash again next time
-        pass
 
 
 def default_models_dir() -> Path:

@@ -29,7 +29,7 @@ from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import container_of
 from local_augment.methods import STANDALONE_METHODS
-from local_augment.models import load_manifest
+from local_augment.models import Manifest, load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.dedup import find_near_duplicates
@@ -37,7 +37,7 @@ from local_augment.quality.diagnosis import diagnose
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
 from local_augment.records import ALPACA, Candidate
-from local_augment.run_setup import (  # noqa: F401 - prepare_output_dir: re-exported
+from local_augment.run_setup import (
     count_rows,
     fingerprint,
     iter_shards,
@@ -95,7 +95,10 @@ def _run(
     fresh: bool = False,
     progress: Progress | None = None,
     executor: Executor | None = None,
+    engines: dict[str, Any] | None = None,
 ) -> RunResult:
+    """`engines`: engines to use instead of building them ("llm", "embedder"), for in-process
+    tests and benchmarks (fakes around the code under test; the Ray executor builds its own)."""
     progress = progress or _noop
     t_start = time.perf_counter()
     input_path = Path(input_path)
@@ -112,14 +115,12 @@ def _run(
                   cache=ModelCache(output_dir / ".work" / "model_cache.sqlite"))
     if fresh:
         ctx.cache.clear()
+    for key, engine in (engines or {}).items():
+        ctx.engines.get(key, lambda engine=engine: engine)
     augmenters, notices = build_augmenters(ctx, methods, explicit=explicit)
     for note in notices:
         progress(f"notice: {note}", 0, None)
-    _, embed_path = manifest.require(cfg.embedder.model, "embedder")
-    from local_augment.engines.embedder import get_embedder
-
-    embedder = get_embedder(embed_path, device=cfg.embedder.device,
-                            batch_size=cfg.embedder.batch_size)
+    embedder = ctx.engines.peek("embedder") or open_embedder(cfg, manifest)
     fp = fingerprint(cfg, input_path, augmenters, [a.name for a in augmenters], manifest)
     store = ShardStore(output_dir / ".work", fp)
     if fresh:
@@ -163,6 +164,14 @@ def _run(
 
     write_report(report, output_dir)
     return RunResult(output_dir=output_dir, report=report, notices=notices)
+
+
+def open_embedder(cfg: Config, manifest: Manifest) -> Any:
+    """The configured embedder (shared by every run in this process, loaded once)."""
+    from local_augment.engines.embedder import get_embedder
+
+    _, path = manifest.require(cfg.embedder.model, "embedder")
+    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
 
 
 def finish(
@@ -238,8 +247,7 @@ def finish(
             "after": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=cfg.run.seed)}
         del matrix
     t0 = time.perf_counter()
-    report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance,
-                           cfg)
+    report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance)
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
     report["dedup"] = dedup_info

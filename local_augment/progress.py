@@ -32,7 +32,7 @@ def stage(name: str, total: int) -> Iterator[Tick]:
     """A tick for `name`: call it with the number of items just finished."""
     callback = _current.get()
     if callback is None or total <= 0:
-        yield lambda n: None
+        yield lambda _n: None
         return
     done = 0
     callback(name, 0, total)

@@ -58,7 +58,7 @@ class Example:
     def replaced(
         self,
         instruction: str | None = None,
-        input: str | None = None,  # noqa: A002 - the Alpaca field's name
+        input: str | None = None,
         output: str | None = None,
     ) -> dict[str, Any]:
         """A copy of the row with some texts replaced; extra fields are kept, `id` is dropped.

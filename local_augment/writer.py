@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.config import Config
 from local_augment.diversity import DistinctN
 from local_augment.formats import (
     PARQUET,
@@ -143,7 +142,7 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
 
 def write_outputs(
     store: ShardStore, keys: list[str], verdicts: dict[str, str], output_dir: Path,
-    input_path: Path, container: str, provenance: bool, cfg: Config,
+    input_path: Path, container: str, provenance: bool,
 ) -> dict[str, Any]:
     tally = Tally()
     rejects = AtomicJsonlWriter(output_dir / "rejected.jsonl")

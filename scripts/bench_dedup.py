@@ -98,14 +98,14 @@ class Probe:
     def __enter__(self) -> Probe:
         self._build, self._pairs = dedup.build_index, dedup.neighbour_pairs
 
-        def build(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        def build(*a, **k):
             t0 = time.perf_counter()
             out = self._build(*a, **k)
             self.t_build += time.perf_counter() - t0
             self.index = out[0]
             return out
 
-        def pairs(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        def pairs(*a, **k):
             t0 = time.perf_counter()
             out = self._pairs(*a, **k)
             self.t_pairs += time.perf_counter() - t0

@@ -54,7 +54,7 @@ def timed(label: str, fn, tokenizer, n_items) -> dict:
             "paraphrases_s": paraphrases / dt, "prompts_s": n_items / dt}
 
 
-def bench_in_process(args, ctx, examples) -> tuple[list[dict], dict]:
+def bench_in_process(ctx, examples) -> tuple[list[dict], dict]:
     from local_augment.engines.llm import get_llm
 
     engine = get_llm(ctx)
@@ -105,7 +105,7 @@ def _in_process(engine, ctx, examples, load_s: float) -> tuple[list[dict], dict]
     return rows, {"load_s": load_s, "tokenizer": tokenizer, "convs": convs, "params": params}
 
 
-def bench_server(args, ctx, examples, info) -> list[dict]:
+def bench_server(args, ctx, info) -> list[dict]:
     import subprocess
 
     import openai
@@ -119,7 +119,7 @@ def bench_server(args, ctx, examples, info) -> list[dict]:
     configure_cpu_env()
     port = free_port()
     _, path = ctx.manifest.require(ctx.config.llm.model, "llm")
-    log = open(ROOT / ".cache" / "bench_llm_server.log", "wb")
+    log = open(ROOT / ".cache" / "bench_llm_server.log", "wb")  # noqa: SIM115 - the server's, until it stops
     proc = subprocess.Popen(server_command(path, port), cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}/v1"
@@ -224,9 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_only:
         rows, info = [], server_inputs(ctx, examples)
     else:
-        rows, info = bench_in_process(args, ctx, examples)
+        rows, info = bench_in_process(ctx, examples)
     if not args.no_server:
-        rows += bench_server(args, ctx, examples, info)
+        rows += bench_server(args, ctx, info)
     print_table(rows, info["load_s"])
     return 0
 

@@ -58,7 +58,7 @@ def build_tiny_model(store: Path, seed: int = 0) -> Path:
     hf_dir.mkdir(parents=True)
     for name in TOKENIZER_FILES:
         shutil.copy(MINILM / name, hf_dir / name)
-    vocab = sum(1 for _ in open(hf_dir / "vocab.txt", encoding="utf-8"))
+    vocab = len((hf_dir / "vocab.txt").read_text(encoding="utf-8").splitlines())
     config = BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=1,
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
     bert = BertModel(config)

@@ -51,7 +51,7 @@ def text_of(row: dict, field: str) -> str:
     return row.get("output", "") if field == "output" else row.get("instruction", "")
 
 
-def measure(input_path: Path, methods: list[str], cfg, show: int) -> None:  # noqa: ANN001
+def measure(input_path: Path, methods: list[str], cfg, show: int) -> None:
     from local_augment import pipeline
 
     with tempfile.TemporaryDirectory() as tmp:

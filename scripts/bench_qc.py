@@ -152,7 +152,7 @@ def measure_augmentation_quality(original: str, augmented: str, model_path: str)
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def per_pair_loaded(model, original: str, augmented: str) -> float:  # noqa: ANN001
+def per_pair_loaded(model, original: str, augmented: str) -> float:
     emb = model.encode([original, augmented], show_progress_bar=False)
     a, b = emb[0], emb[1]
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))

@@ -79,7 +79,7 @@ def print_table(title: str, rows: list[tuple]) -> None:
         print(f"{m:<16}{n:>11}{g:>6}{k:>6}{kg:>10}{ps:>10}{rs:>8}")
 
 
-def judged(data: Path, cfg) -> None:  # noqa: ANN001
+def judged(data: Path, cfg) -> None:
     from local_augment.quality.pairs import score_pairs
 
     items = data / "judged" / "examples-run.items.jsonl"
@@ -122,7 +122,7 @@ def judged(data: Path, cfg) -> None:  # noqa: ANN001
     print(f"all verdicts: {dict(verdicts.most_common())}")
 
 
-def stsb(data: Path, cfg, quick: bool) -> None:  # noqa: ANN001
+def stsb(data: Path, cfg, quick: bool) -> None:
     from scipy.stats import spearmanr
 
     from local_augment.engines.embedder import Embedder

@@ -27,17 +27,11 @@ import tomllib
 ROOT = Path(__file__).resolve().parent.parent
 
 WORDS = {
-    "en": "the a order number please write explain summarize list why how what is are email "
-          "code python function return value customer name address send your my this that "
-          "file data table question answer short long story about three reasons give me".split(),
-    "de": "der die das bitte schreibe erkläre fasse zusammen liste warum wie was ist sind "
-          "kunde name adresse sende dein mein diese datei daten tabelle frage antwort kurz "
-          "lang geschichte über drei gründe gib mir bestellung nummer wert".split(),
-    "fr": "le la les commande numéro écris explique résume liste pourquoi comment quoi est "
-          "sont client nom adresse envoie ton mon ce fichier données tableau question "
-          "réponse court long histoire trois raisons donne moi valeur".split(),
+    "en": ["the", "a", "order", "number", "please", "write", "explain", "summarize", "list", "why", "how", "what", "is", "are", "email", "code", "python", "function", "return", "value", "customer", "name", "address", "send", "your", "my", "this", "that", "file", "data", "table", "question", "answer", "short", "long", "story", "about", "three", "reasons", "give", "me"],
+    "de": ["der", "die", "das", "bitte", "schreibe", "erkläre", "fasse", "zusammen", "liste", "warum", "wie", "was", "ist", "sind", "kunde", "name", "adresse", "sende", "dein", "mein", "diese", "datei", "daten", "tabelle", "frage", "antwort", "kurz", "lang", "geschichte", "über", "drei", "gründe", "gib", "mir", "bestellung", "nummer", "wert"],
+    "fr": ["le", "la", "les", "commande", "numéro", "écris", "explique", "résume", "liste", "pourquoi", "comment", "quoi", "est", "sont", "client", "nom", "adresse", "envoie", "ton", "mon", "ce", "fichier", "données", "tableau", "question", "réponse", "court", "long", "histoire", "trois", "raisons", "donne", "moi", "valeur"],
 }
-EXTRA = "0 1 2 3 4 5 6 7 8 9 { } ( ) . , ? ! : ; / @ - _ ` Q Z X".split()
+EXTRA = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "{", "}", "(", ")", ".", ",", "?", "!", ":", ";", "/", "@", "-", "_", "`", "Q", "Z", "X"]
 PAIRS = [("en", "de"), ("de", "en"), ("en", "fr"), ("fr", "en")]
 VOCAB_SIZE = 200
 D_MODEL = 32

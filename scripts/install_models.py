@@ -144,7 +144,7 @@ def install_bundle(bundle: str | Path, models_dir: str | Path, *, force: bool = 
     if not bundle.is_file():
         raise BundleError(f"{bundle}: bundle not found")
     try:
-        tf = tarfile.open(bundle)
+        tf = tarfile.open(bundle)  # noqa: SIM115 - closed below, after the error handling
     except (tarfile.TarError, OSError) as exc:
         raise BundleError(f"{bundle}: cannot read the bundle: {exc}") from None
     lines = []

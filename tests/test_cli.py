@@ -105,7 +105,7 @@ def test_augment_end_to_end(tmp_path, dataset, cases):
     assert [r["id"] for r in originals] == [r["id"] for r in rows()]
     bad = [r for r in rejected if r["reason"].startswith("bad_input")]
     assert [b["line"] for b in bad] == [4, 8]
-    assert 'bad_input:line 8: empty "instruction"' == bad[1]["reason"]
+    assert bad[1]["reason"] == 'bad_input:line 8: empty "instruction"'
     # provenance on every variant, extra input fields kept, outputs untouched by templates
     by_id = {r["id"]: r for r in rows()}
     qc = load_config().qc.settings("templates")

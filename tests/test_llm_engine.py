@@ -196,7 +196,7 @@ def test_server_gives_up_with_a_clear_error():
     fake = FakeOpenAI(fail_first=10_000)
     try:
         eng = server_engine(fake.url, retries=2).load()
-        with pytest.raises(ServerGone, match="not answering after 2 retries.*make serve"):
+        with pytest.raises(ServerGone, match=r"not answering after 2 retries.*make serve"):
             eng.chat(convs(3), Sampling())
     finally:
         fake.close()

@@ -159,10 +159,10 @@ class FlakyProxy:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 self._forward(None)
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 self._forward(self.rfile.read(int(self.headers["Content-Length"])))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

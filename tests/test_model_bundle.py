@@ -57,14 +57,15 @@ def test_install_bundle_and_verify(bundle, target, capsys):
     m = load_manifest(target)
     for n in NAMES:
         assert m.status(m.get(n), full=True)[0] == "ok"
-    meta = json.loads(tarfile.open(bundle).extractfile("bundle.json").read())
+    with tarfile.open(bundle) as tf:
+        meta = json.loads(tf.extractfile("bundle.json").read())
     assert meta["models"]["opus-mt-en-de"]["revision"] == "0" * 40
     # installing again is a no-op
     assert all(line.endswith(")") and ": ok (" in line
                for line in install_models.install_bundle(bundle, target))
     from local_augment.engines.translator import open_translator
 
-    tr, info = open_translator(m, "opus-mt-en-de")
+    _tr, info = open_translator(m, "opus-mt-en-de")
     assert info["engine"] == "ctranslate2"
 
 
@@ -92,7 +93,7 @@ def test_corrupt_file_refused_and_store_unchanged(bundle, target, tmp_path):
 def test_missing_file_refused(bundle, target, tmp_path):
     bad = _rewrite(bundle, tmp_path / "bad.tar",
                    lambda n, d: None if n == "opus-mt-en-de/vocab.json" else d)
-    with pytest.raises(SystemExit, match="file vocab.json is missing"):
+    with pytest.raises(SystemExit, match=r"file vocab\.json is missing"):
         install_models.install_bundle(bad, target)
 
 
@@ -105,7 +106,7 @@ def test_path_traversal_refused(bundle, target, tmp_path, evil):
         info = tarfile.TarInfo(evil)
         info.size = 4
         tf.addfile(info, io.BytesIO(b"evil"))
-    with pytest.raises(SystemExit, match="escapes the model folder|outside the bundle"):
+    with pytest.raises(SystemExit, match=r"escapes the model folder|outside the bundle"):
         install_models.install_bundle(bad, target)
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil.txt").exists()
     assert sorted(p.name for p in target.iterdir()) == ["manifest.toml"]

@@ -6,6 +6,7 @@ loopback with `ray start` (auth disabled, temp dirs under the test's tmp dir) an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -126,7 +127,7 @@ def test_resume_processes_only_the_rest(data, local_run, ray_session, monkeypatc
     from local_augment.executors.ray import executor as ray_data
     from local_augment.pipeline import run
 
-    local_out, _ = local_run
+    _local_out, _ = local_run
     cfg = make_config(data["tmp"], 40)
     out = data["tmp"] / "resume"
     run(cfg, data["input"], out, methods=["templates"])  # local, all 6 shards
@@ -253,10 +254,8 @@ class Cluster:
         """Only this cluster's processes (found by its temp dirs), never `ray stop` (machine-wide)."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.pids():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.time() + 10
             while self.pids() and time.time() < deadline:
                 time.sleep(0.2)

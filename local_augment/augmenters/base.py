@@ -66,7 +66,8 @@ class Augmenter(ABC):
     def generate(self, batch: Sequence[Example]) -> list[Candidate]:
         """Candidates for a shard of examples (a standalone-only method returns [])."""
 
-    def standalone(self, layout: str) -> list[Candidate]:
+    def standalone(self, layout: str) -> list[Candidate]:  # noqa: ARG002 - for methods that make them
+        """Rows with no source example, once per run, in the file's `layout` (none by default)."""
         return []
 
     def details(self) -> dict[str, Any]:

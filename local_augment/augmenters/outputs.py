@@ -100,10 +100,7 @@ class OutputsAugmenter(LLMAugmenter):
 
     def sampling(self, variant: str, output: str) -> Sampling:
         cfg = self.ctx.config.llm
-        if variant == "brief":
-            budget = 2 * self.cfg.brief_max_words + 32
-        else:
-            budget = 2 * words(output) + 64
+        budget = 2 * self.cfg.brief_max_words + 32 if variant == "brief" else 2 * words(output) + 64
         return Sampling.from_config(cfg, n=1, max_tokens=min(cfg.max_tokens, budget))
 
     def requests(self, batch: Sequence[Example]) -> list[Request]:

@@ -108,7 +108,7 @@ class RefusalAugmenter(Augmenter):
         rendered = sorted({r for t in forms if (r := render(t, slots))
                            and not trivial_copy(r, base)})
         rng.shuffle(rendered)
-        return [base] + rendered
+        return [base, *rendered]
 
     def standalone(self, layout: str) -> list[Candidate]:
         cases = self.cases
@@ -145,7 +145,7 @@ class RefusalAugmenter(Augmenter):
                 ))
         return out
 
-    def generate(self, batch: Sequence[Example]) -> list[Candidate]:
+    def generate(self, batch: Sequence[Example]) -> list[Candidate]:  # noqa: ARG002
         """Refusal rows have no source example: they come from `standalone`, once per run."""
         return []
 

@@ -23,17 +23,7 @@ from local_augment.quality.lexical import trivial_copy
 from local_augment.records import Candidate, Example
 
 # Verbs that open an imperative instruction; only these are ever lower-cased.
-IMPERATIVE_VERBS = frozenset("""
-add analyze analyse answer arrange assess build calculate categorize categorise change check
-choose classify combine compare compile compose compute condense construct convert correct
-count create debug decide define describe design detect determine develop diagnose draft edit
-estimate evaluate explain extract fill find fix format generate give group guess help identify
-illustrate improve interpret judge label list locate make name offer organize organise outline
-paraphrase pick plan predict prepare produce proofread propose provide rank rate read recommend
-reformat refactor remove rephrase replace reply respond restate review revise rewrite schedule
-select show simplify solve sort spell state suggest summarize summarise tell transform translate
-troubleshoot turn update use verify walk write
-""".split())
+IMPERATIVE_VERBS = frozenset(["add", "analyze", "analyse", "answer", "arrange", "assess", "build", "calculate", "categorize", "categorise", "change", "check", "choose", "classify", "combine", "compare", "compile", "compose", "compute", "condense", "construct", "convert", "correct", "count", "create", "debug", "decide", "define", "describe", "design", "detect", "determine", "develop", "diagnose", "draft", "edit", "estimate", "evaluate", "explain", "extract", "fill", "find", "fix", "format", "generate", "give", "group", "guess", "help", "identify", "illustrate", "improve", "interpret", "judge", "label", "list", "locate", "make", "name", "offer", "organize", "organise", "outline", "paraphrase", "pick", "plan", "predict", "prepare", "produce", "proofread", "propose", "provide", "rank", "rate", "read", "recommend", "reformat", "refactor", "remove", "rephrase", "replace", "reply", "respond", "restate", "review", "revise", "rewrite", "schedule", "select", "show", "simplify", "solve", "sort", "spell", "state", "suggest", "summarize", "summarise", "tell", "transform", "translate", "troubleshoot", "turn", "update", "use", "verify", "walk", "write"])
 
 _QUESTION_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^how (?:do|can|should|could|would) (?:i|we|you|one) (.+)\?$", re.I), "how to {0}"),
@@ -56,11 +46,7 @@ _COMPOUND = re.compile(
     r"have|has|how|what|why|where|when|which|who|if)\b", re.I)
 # How a problem statement starts (a subject), as opposed to an imperative with a verb we do
 # not list ("Switch me to annual billing."): only statements get "… What should I do?".
-SUBJECT_STARTS = frozenset("""
-i i'm i've i'd my our we we're we've the this that these those it it's its your you someone
-somebody nobody everyone there they their his her he she a an one some all none every each
-after since when yesterday today lately recently
-""".split())
+SUBJECT_STARTS = frozenset(["i", "i'm", "i've", "i'd", "my", "our", "we", "we're", "we've", "the", "this", "that", "these", "those", "it", "it's", "its", "your", "you", "someone", "somebody", "nobody", "everyone", "there", "they", "their", "his", "her", "he", "she", "a", "an", "one", "some", "all", "none", "every", "each", "after", "since", "when", "yesterday", "today", "lately", "recently"])
 
 
 def _one_sentence(text: str) -> bool:

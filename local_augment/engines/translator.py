@@ -49,7 +49,7 @@ class Decode:
     def params(self, n: int) -> dict[str, Any]:
         """The settings that shape the output, for provenance."""
         out: dict[str, Any] = {"decoding": self.decoding, "n": n, "max_length": self.max_length}
-        if self.decoding == "beam" or n > 1 and self.decoding == "greedy":
+        if self.decoding == "beam" or (n > 1 and self.decoding == "greedy"):
             out["beam_size"] = max(self.beam_size, n)  # greedy with n > 1: the n best beams
         elif self.decoding == "sample":
             out["temperature"] = self.temperature
@@ -171,7 +171,7 @@ class TransformersTranslator(Translator):
                                     top_k=0, top_p=1.0, **common)
         beams = max(d.beam_size, n) if d.decoding == "beam" or n > 1 else 1
         return GenerationConfig(do_sample=False, num_beams=beams, length_penalty=1.0,
-                                early_stopping=True if beams > 1 else False, **common)
+                                early_stopping=beams > 1, **common)
 
     def translate_tokens(self, texts: Sequence[str], *, n: int = 1) -> list[list[list[str]]]:
         import torch

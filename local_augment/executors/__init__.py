@@ -31,4 +31,4 @@ def get_executor(name: str = "local", address: str | None = None, *, llm: str = 
     raise UserError(f"unknown executor {name!r}; use one of {', '.join(EXECUTORS)}")
 
 
-__all__ = ["Executor", "ShardWork", "ShardsDone", "get_executor", "EXECUTORS"]
+__all__ = ["EXECUTORS", "Executor", "ShardWork", "ShardsDone", "get_executor"]

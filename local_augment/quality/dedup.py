@@ -39,7 +39,7 @@ def _f32(block: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(block, dtype=np.float32)
 
 
-def build_index(  # noqa: ANN201
+def build_index(
     vectors: np.ndarray, *, exact_max: int, nprobe: int, seed: int = 0, chunk: int = 65_536,
 ):
     """A FAISS inner-product index over `vectors` (float16 or float32), added chunk by chunk."""

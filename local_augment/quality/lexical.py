@@ -236,7 +236,7 @@ def details(text: str) -> set[str]:
     return found
 
 
-def _present(span: str, text: str, folded: str, numbers: set[str]) -> bool:
+def _present(span: str, folded: str, numbers: set[str]) -> bool:
     if re.fullmatch(r"[-+]?\d+(?:[.,:/-]\d+)*%?", span):
         return span in numbers
     return span.casefold() in folded
@@ -255,11 +255,11 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
     s_nums |= {d for w, d in _NUM_WORDS.items() if re.search(rf"\b{w}\b", s_fold)}
     if lost:
         for span in sorted(details(source)):
-            if not _present(span, variant, v_fold, v_nums):
+            if not _present(span, v_fold, v_nums):
                 return f"lost_detail:{short(span, 40)}"
     if added:
         for span in sorted(details(variant)):
-            if not _present(span, source, s_fold, s_nums):
+            if not _present(span, s_fold, s_nums):
                 return f"added_detail:{short(span, 40)}"
     return None
 
