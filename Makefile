@@ -48,8 +48,9 @@ browser:
 test: lint models browser
 	$(BIN)/python -m pytest -q -ra
 
-test-fast: models
-	$(BIN)/python -m pytest -q -ra -m "not slow"
+# no model needed: unit tests, fakes around the models (tests/fakes.py), tiny random Marian models
+test-fast: install
+	$(BIN)/python -m pytest -q -ra -m "not slow and not models"
 
 bench: models
 	$(BIN)/python scripts/bench.py

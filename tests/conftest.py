@@ -18,6 +18,18 @@ pytest_plugins = [
 ]
 
 
+# Fixtures that load an installed model: a test that asks for one is marked `models`, so
+# `make test-fast` (-m "not slow and not models") runs with no model installed.
+MODEL_FIXTURES = {"embedder", "vllm_engine", "llm_ctx", "vllm_server", "llm_path", "local_run",
+                  "llm_local_run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.models)
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return ROOT / "models"

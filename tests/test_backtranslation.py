@@ -244,6 +244,7 @@ def test_end_to_end_through_pipeline(tiny_marian_dir, tmp_path):
     assert res.report["counts"]["originals"] == len(texts)
 
 
+@pytest.mark.models
 def test_rerun_with_other_qc_reuses_cached_translations(tiny_marian_dir, tmp_path):
     """A changed QC window redoes the shards but not the model calls (model-output cache)."""
     import json

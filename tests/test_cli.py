@@ -84,6 +84,7 @@ def invoke(*args):
     return result
 
 
+@pytest.mark.models
 def test_augment_end_to_end(tmp_path, dataset, cases):
     out = tmp_path / "out"
     res = invoke("augment", dataset, "-o", out, "-c", _config(tmp_path, cases),
@@ -130,6 +131,7 @@ def test_augment_end_to_end(tmp_path, dataset, cases):
     assert "augmented 23" not in res.output and "rejected" in res.output
 
 
+@pytest.mark.models
 def test_no_provenance_and_seed(tmp_path, dataset):
     out1, out2, out3 = tmp_path / "o1", tmp_path / "o2", tmp_path / "o3"
     cfg = _config(tmp_path)
@@ -142,6 +144,7 @@ def test_no_provenance_and_seed(tmp_path, dataset):
     assert (out2 / "rejected.jsonl").read_bytes() == (out3 / "rejected.jsonl").read_bytes()
 
 
+@pytest.mark.models
 def test_rerun_resumes_from_finished_shards(tmp_path, dataset):
     out = tmp_path / "o"
     cfg = _config(tmp_path)
@@ -158,6 +161,7 @@ def test_rerun_resumes_from_finished_shards(tmp_path, dataset):
     assert (out / "augmented.jsonl").read_bytes() == first
 
 
+@pytest.mark.models
 def test_strict_stops_at_first_bad_row(tmp_path, dataset):
     res = CliRunner().invoke(cli, ["augment", str(dataset), "-o", str(tmp_path / "o"),
                                    "--methods", "templates", "--strict", "-q"])
@@ -165,6 +169,7 @@ def test_strict_stops_at_first_bad_row(tmp_path, dataset):
     assert f"{dataset}:4: malformed JSON" in res.output and "--strict" in res.output
 
 
+@pytest.mark.models
 def test_messages_layout_rewrites_user_turns_only(tmp_path):
     path = tmp_path / "chat.jsonl"
     path.write_text("\n".join(json.dumps({"id": f"m{i}", "messages": [
@@ -184,6 +189,7 @@ def test_messages_layout_rewrites_user_turns_only(tmp_path):
         assert r["messages"][1]["content"] not in QUESTIONS
 
 
+@pytest.mark.models
 def test_parquet_in_parquet_out(tmp_path):
     path = tmp_path / "train.parquet"
     pq.write_table(pa.Table.from_pylist(rows()), path)
@@ -219,6 +225,7 @@ def test_user_errors_are_one_line(tmp_path, dataset):
     assert res.exit_code == 2 and "unknown method(s) telepathy" in res.output
 
 
+@pytest.mark.models
 def test_models_list_verify_and_corrupt_model(tmp_path, models_dir, dataset):
     res = CliRunner().invoke(cli, ["models", "list"])
     assert res.exit_code == 0 and "all-minilm-l6-v2" in res.output and "embedder" in res.output
@@ -247,6 +254,7 @@ def test_models_list_verify_and_corrupt_model(tmp_path, models_dir, dataset):
     assert res.exit_code == 1 and "is not installed" in res.output and str(store) in res.output
 
 
+@pytest.mark.models
 def test_quiet_terminal_logs_to_run_log_and_inspect_shows_rows(tmp_path, dataset, cases):
     """A subprocess, as a user runs it: library chatter goes to OUT/logs/run.log, the terminal
     gets the summary; `inspect` then shows kept and rejected rows beside their source."""
@@ -275,6 +283,7 @@ def test_quiet_terminal_logs_to_run_log_and_inspect_shows_rows(tmp_path, dataset
     assert res.exit_code != 0 and "no augmented.jsonl" in res.output
 
 
+@pytest.mark.models
 def test_library_failure_is_one_line_pointing_at_the_log(tmp_path, dataset, monkeypatch):
     from local_augment import stages
 
@@ -292,6 +301,7 @@ def test_library_failure_is_one_line_pointing_at_the_log(tmp_path, dataset, monk
     assert "Traceback" in (out / "logs" / "run.log").read_text()
 
 
+@pytest.mark.models
 def test_report_has_rows_diversity_settings_and_models(tmp_path, dataset, cases):
     out = tmp_path / "out"
     assert invoke("augment", dataset, "-o", out, "-c", _config(tmp_path, cases),

@@ -283,6 +283,7 @@ def test_alpaca_row_level_corpus_one_run(alpaca_run):
     assert any(c["_provenance"]["source_id"] == "inj_ignore_previous" for c in cands)
 
 
+@pytest.mark.models
 def test_messages_row_level_corpus_one_run(tmp_path):
     path, by_line, out = _run_corpus(tmp_path, "chat.jsonl", MESSAGES_CASES)
     augmented, _ = _assert_rows(path, by_line, out)
@@ -291,6 +292,7 @@ def test_messages_row_level_corpus_one_run(tmp_path):
     assert chat and all(r["messages"][1]["content"] == RTL_HE for r in chat)
 
 
+@pytest.mark.models
 def test_lone_surrogate_is_a_reasoned_reject(tmp_path):
     """`"\\ud800"` is valid JSON but not encodable text: a reject, not a crash at shard save."""
     path = tmp_path / "s.jsonl"
@@ -313,6 +315,7 @@ def _good_lines(n: int = 3) -> bytes:
                     for i in range(n))
 
 
+@pytest.mark.models
 def test_file_level_cases_are_one_line_errors(tmp_path):
     out = tmp_path / "o"
 
@@ -347,6 +350,7 @@ def test_input_that_is_a_directory_says_so(tmp_path):
                             "-q"), str(folder), "is a directory")
 
 
+@pytest.mark.models
 def test_format_override_reads_any_extension(tmp_path):
     p = tmp_path / "data.txt"
     p.write_bytes(_good_lines(4))
@@ -357,6 +361,7 @@ def test_format_override_reads_any_extension(tmp_path):
     assert report["counts"]["originals"] == 4 and report["counts"]["bad_input_rows"] == 0
 
 
+@pytest.mark.models
 def test_utf16_file_is_a_clear_error(tmp_path):
     """A UTF-16 file is one line saying so, not a run where every row is a puzzling reject."""
     p = tmp_path / "utf16.jsonl"
@@ -414,6 +419,7 @@ def _limit_file_size(limit: int):
     return apply
 
 
+@pytest.mark.models
 def test_disk_full_is_a_clear_error_and_a_rerun_completes(tmp_path):
     data = tmp_path / "d.jsonl"
     _disk_full_input(data)

@@ -109,6 +109,7 @@ def _config(tmp_path: Path) -> Path:
     return cfg
 
 
+@pytest.mark.models
 def test_full_augmentation_in_process_attempts_no_network(tmp_path, monkeypatch):
     from local_augment.config import load_config
     from local_augment.engines import embedder as embedder_mod
@@ -167,6 +168,7 @@ SITECUSTOMIZE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.models
 def test_cli_run_succeeds_with_non_loopback_connections_refused(tmp_path):
     guard = tmp_path / "guard"
     guard.mkdir()

@@ -59,6 +59,7 @@ def test_messages_layout_replaces_the_user_turn(manifest):
     assert msgs[2]["content"] == "Red, green, blue."
 
 
+@pytest.mark.models
 def test_prompt_override(manifest, tmp_path):
     own = tmp_path / "p.txt"
     own.write_text("Say {instruction} differently, {n} times, as JSON.")

@@ -227,6 +227,7 @@ def test_missing_scorer_model_is_a_notice_not_a_failure(embedder):
 
 # ------------------------------------------------------------------------------ the CLI
 
+@pytest.mark.models
 def test_qc_command_scores_pairs(tmp_path, monkeypatch, models_dir):
     from click.testing import CliRunner
 

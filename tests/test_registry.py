@@ -29,6 +29,7 @@ def test_registry_is_the_one_list():
         assert hasattr(Config(), info.section)
 
 
+@pytest.mark.models
 def test_a_method_is_one_module(tmp_path, manifest):
     """A throwaway method registers itself from its own module (tests/throwaway_method.py): the
     config takes its section and its qc settings, the CLI lists it, a run makes its rows."""
@@ -89,6 +90,7 @@ def test_the_contract_is_enforced():
         NoGenerate()
 
 
+@pytest.mark.models
 def test_every_setting_of_a_section_is_in_the_fingerprint(manifest):
     """describe() is the config section plus models: a new setting cannot be forgotten."""
     def described(**over):

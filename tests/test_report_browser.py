@@ -29,6 +29,7 @@ def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install "
                     "chromium; `make test` does this where it can)")
+@pytest.mark.models
 def test_report_renders_in_a_browser(tmp_path, models_dir):
     out = tmp_path / "out"
     cfg = load_config(overrides={"run.models_dir": str(models_dir),
