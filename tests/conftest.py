@@ -21,6 +21,7 @@ pytest_plugins = [
 # Fixtures that load an installed model: a test that asks for one is marked `models`, so
 # `make test-fast` (-m "not slow and not models") runs with no model installed.
 MODEL_FIXTURES = {"embedder", "vllm_engine", "llm_ctx", "vllm_server", "llm_path", "local_run",
+                  "alpaca_run",
                   "llm_local_run"}
 
 
