@@ -1,4 +1,5 @@
-"""Output variants: fact checks on literal strings, and a real run on SmolLM2 (slow)."""
+"""Output variants: the method's own checks on literal strings, and a real run on SmolLM2 (slow);
+lost or invented facts are QC's (test_qc_chain)."""
 
 from __future__ import annotations
 
@@ -13,28 +14,6 @@ LONG = ("The Eiffel Tower in Paris is 330 metres tall and was finished in 1889 f
         "Use `pip install requests` to fetch its NASA page, said Gustave Eiffel.")
 EX = Example(id="o1", line=1, layout="alpaca",
              row={"instruction": "Tell me about the Eiffel Tower.", "input": "", "output": LONG})
-
-
-def test_facts_found():
-    kinds = outputs.facts(LONG)
-    assert ("number", "330") in kinds and ("number", "1889") in kinds
-    assert ("code", "pip install requests") in kinds
-    assert ("entity", "NASA") in kinds and ("entity", "Gustave Eiffel") in kinds
-    assert ("entity", "Eiffel Tower") in kinds  # "The" dropped
-    assert ("code", "x = 1") in outputs.facts("Run:\n```python\nx = 1\n```")
-
-
-@pytest.mark.parametrize("variant,expected", [
-    ("The Eiffel Tower (Paris, 330 m, 1889, World Fair): `pip install requests`, NASA, "
-     "gustave eiffel.", None),
-    ("The Eiffel Tower is 330 metres tall. `pip install requests` NASA Gustave Eiffel World Fair",
-     "lost_fact:number:1889"),
-    ("Eiffel Tower 330 1889 World Fair NASA Gustave Eiffel", "lost_fact:code:pip install requests"),
-    ("Eiffel Tower 330 1889 World Fair `pip install requests` Gustave Eiffel",
-     "lost_fact:entity:NASA"),
-])
-def test_lost_fact(variant, expected):
-    assert outputs.lost_fact(LONG, variant) == expected
 
 
 def augmenter(manifest) -> outputs.OutputsAugmenter:
@@ -71,5 +50,5 @@ def test_outputs_on_smollm2(llm_ctx):
         assert c.row["output"] == c.text and c.source_text == LONG
         assert c.params["variant"] in ("brief", "bulleted")
         assert c.reason is None or c.reason.split(":")[0] in (
-            "lost_fact", "too_long", "not_bulleted", "empty_output", "copy_of_source")
+            "too_long", "not_bulleted", "empty_output", "copy_of_source")
         assert c.model["engine"].startswith("vllm") and c.seed == 0
