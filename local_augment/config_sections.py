@@ -35,6 +35,10 @@ class RefusalsConfig(Section):
     mode: Literal["auto", "template", "llm"] = Field(
         "auto", description="template needs reason+alternative on every case; llm writes missing ones"
     )
+    reply_rewrites: bool = Field(False, description=(
+        "ask the LLM to reword each case's reason and alternative for its other rows, so replies "
+        "vary beyond the opener; a rewording that loses or adds a detail or flips a negation "
+        "falls back to the case's own words (off by default: weak on SmolLM2, see README)"))
 
 
 class BacktranslationConfig(Section):
@@ -81,11 +85,27 @@ class LLMConfig(Section):
     memory_gib: float = Field(2.0, gt=0, description="CPU: KV cache GiB; GPU: ignored")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
     tensor_parallel_size: int = Field(1, ge=1)
+    system_prompt: bool = Field(True, description=(
+        "send instructions to the model as a system message; false for models whose chat "
+        "template has no system role (the text then opens the first user message)"))
     dtype: str = Field("auto", description="vLLM weight dtype: auto (the model's), bfloat16, float32…")
+
+
+PARAPHRASE_AXES = ("more formal", "more casual", "more concise", "as a question",
+                   "as a request", "with the clauses in another order")
 
 
 class ParaphraseConfig(Section):
     n: int = Field(3, ge=1, le=16, description="paraphrases asked per instruction")
+    style: Literal["single", "list"] = Field("single", description=(
+        "single: one rewrite per request, n requests per instruction, each along its own axis, "
+        "after few-shot demonstrations (more good rows per source on SmolLM2, see README); "
+        "list: one request per instruction asking for a JSON list of n rewrites"))
+    axes: list[str] = Field(default_factory=lambda: list(PARAPHRASE_AXES), min_length=1,
+                            description="single style: the rewrite directions, one per request")
+    demos: int = Field(2, ge=0, le=6, description=(
+        "single style: demonstrations (local_augment/prompts/paraphrase_demos.json) before each "
+        "request, the one on the request's axis first"))
     prompt: Path | None = Field(None, description="prompt template file overriding the built-in")
     sample: float = Field(1.0, gt=0, le=1, description=(
         "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "

@@ -8,6 +8,10 @@ sources (share of the variant's words and word pairs that its source lacks). Ass
 
     python scripts/bench_methods.py [--methods templates,refusals] [--inputs a.jsonl,b.jsonl]
                                     [--config examples/config.yaml] [--show 5]
+                                    [--set paraphrase.style=list ...] [--dump kept.jsonl]
+
+`--set` compares settings on the same sources and model (e.g. the paraphrase prompt styles);
+`--dump` writes every kept variant with its source, for reading.
 """
 
 from __future__ import annotations
@@ -51,7 +55,15 @@ def text_of(row: dict, field: str) -> str:
     return row.get("output", "") if field == "output" else row.get("instruction", "")
 
 
-def measure(input_path: Path, methods: list[str], cfg, show: int) -> None:
+def distinct2(texts: list[str]) -> float:
+    """Distinct word pairs over all pairs, across the kept variants (diversity among them)."""
+    grams = [tuple(w[i:i + 2]) for t in texts for w in [_WORD.findall(t.casefold())]
+             for i in range(len(w) - 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def measure(input_path: Path, methods: list[str], cfg, show: int,
+            dump: Path | None = None) -> None:
     from local_augment import pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,15 +95,22 @@ def measure(input_path: Path, methods: list[str], cfg, show: int) -> None:
             reasons[r["method"]][kind] += 1
     print(f"\n{input_path.name}: {n_sources} source rows")
     print(f"{'method':<16}{'candidates':>11}{'kept':>6}{'per source':>11}{'new words':>10}"
-          f"{'new pairs':>10}  reasons")
+          f"{'new pairs':>10}{'distinct-2':>11}  reasons")
     for m in sorted(cands):
         pairs = [(s, v) for s, v in kept[m] if s]
         nov = [novelty(v, s) for s, v in pairs]
         w = sum(a for a, _ in nov) / len(nov) if nov else 0.0
         b = sum(b for _, b in nov) / len(nov) if nov else 0.0
         per = len(kept[m]) / n_sources if n_sources else 0.0
-        print(f"{m:<16}{cands[m]:>11}{len(kept[m]):>6}{per:>11.2f}{w:>10.2f}{b:>10.2f}  "
-              f"{dict(reasons[m].most_common())}")
+        d2 = distinct2([v for _, v in kept[m]])
+        print(f"{m:<16}{cands[m]:>11}{len(kept[m]):>6}{per:>11.2f}{w:>10.2f}{b:>10.2f}"
+              f"{d2:>11.2f}  {dict(reasons[m].most_common())}")
+    if dump is not None:
+        with open(dump, "a", encoding="utf-8") as fh:
+            for m in sorted(kept):
+                for s, v in kept[m]:
+                    fh.write(json.dumps({"input": input_path.name, "method": m, "source": s,
+                                         "variant": v}, ensure_ascii=False) + "\n")
     for m in sorted(kept):
         for s, v in kept[m][:show]:
             print(f"  [{m}] {s[:70]!r}\n      -> {v[:90]!r}")
@@ -104,12 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inputs", default="examples/train.jsonl,examples/instructions.jsonl")
     ap.add_argument("--config", default="examples/config.yaml")
     ap.add_argument("--show", type=int, default=0, help="kept rows printed per method")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override, e.g. paraphrase.style=list (repeatable)")
+    ap.add_argument("--dump", type=Path, help="append every kept variant here (JSONL)")
     args = ap.parse_args(argv)
+    import yaml
+
+    overrides = {"run.models_dir": str(ROOT / "models")}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key.strip()] = yaml.safe_load(value)
     from local_augment.config import METHODS, load_config
 
     methods = ["templates", "refusals"] if args.quick else [
         m.strip() for m in args.methods.split(",") if m.strip()]
-    cfg = load_config(ROOT / args.config, {"run.models_dir": str(ROOT / "models")})
+    cfg = load_config(ROOT / args.config, overrides)
     from local_augment.augmenters import build_augmenters
     from local_augment.augmenters.base import Context
     from local_augment.models import load_manifest
@@ -121,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.inputs.split(","):
         path = ROOT / name.strip()
         if path.is_file():
-            measure(path, usable, cfg, args.show)
+            measure(path, usable, cfg, args.show, args.dump)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from local_augment.augmenters import paraphrase
@@ -59,12 +61,60 @@ def test_messages_layout_replaces_the_user_turn(manifest):
     assert msgs[2]["content"] == "Red, green, blue."
 
 
+def single(n: int = 3, **over) -> paraphrase.ParaphraseAugmenter:
+    from local_augment.config import load_config
+    from local_augment.models import Manifest
+    from tests.fakes import FakeLLM
+
+    cfg = load_config(overrides={"paraphrase.n": n, **over})
+    ctx = Context(config=cfg, manifest=Manifest(root=Path("."), models={}), seed=7)
+    return paraphrase.ParaphraseAugmenter(ctx, FakeLLM(), load_prompt("paraphrase_single"))
+
+
+def test_single_style_asks_n_times_along_distinct_axes_after_demos():
+    aug = single()
+    reqs = aug.requests([EX, MSG])
+    assert len(reqs) == 6 and {r.sampling.n for r in reqs} == {1}
+    for ex in (EX, MSG):
+        axes = [r.tag.split(":", 1)[1] for r in reqs if r.example is ex]
+        assert len(set(axes)) == 3 and set(axes) <= set(aug.cfg.axes)
+    conv = reqs[0].conversation
+    assert conv[0]["role"] == "system" and "Do not answer" in conv[0]["content"]
+    assert [m["role"] for m in conv[1:]] == ["user", "assistant", "user", "assistant", "user"]
+    axis = reqs[0].tag.split(":", 1)[1]
+    assert conv[-1]["content"] == f"Style: {axis}\n\n{EX.instruction}"
+    assert conv[-3]["content"].startswith(f"Style: {axis}\n\n")  # the demo on this axis last
+    no_system = single(**{"llm.system_prompt": False}).requests([EX])[0].conversation
+    assert no_system[0]["role"] == "user" and "Do not answer" in no_system[0]["content"]
+    assert single(**{"paraphrase.demos": 0}).requests([EX])[0].conversation[1:] == [
+        {"role": "user", "content": f"Style: {axis}\n\n{EX.instruction}"}]
+
+
+@pytest.mark.parametrize("raw,text,reason", [
+    ('Rewritten instruction: "Could you tell me how to reset my password?"',
+     "Could you tell me how to reset my password?", None),
+    ("Sure! Here is the rewrite:\nWhat are the steps to reset my password?",
+     "What are the steps to reset my password?", None),
+    ("Style: more formal\n\nHow might I reset my password?", "How might I reset my password?", None),
+    ("How do I reset my password?", "How do I reset my password?", "copy_of_source"),
+    ("  ", "", "empty_output"),
+])
+def test_single_answers_lose_labels_and_quotes(raw, text, reason):
+    aug = single()
+    req = aug.requests([EX])[1]
+    (cand,) = aug.parse(req, [raw])
+    assert (cand.text, cand.reason) == (text, reason)
+    assert cand.index == 1 and cand.params["axis"] == req.tag.split(":", 1)[1]
+    assert cand.params["style"] == "single"
+
+
 @pytest.mark.models
 def test_prompt_override(manifest, tmp_path):
     own = tmp_path / "p.txt"
     own.write_text("Say {instruction} differently, {n} times, as JSON.")
     cfg = Config()
     cfg.paraphrase.prompt = own
+    cfg.paraphrase.style = "list"
     aug = paraphrase.create(Context(config=cfg, manifest=manifest, seed=0))
     assert aug.prompt.id.startswith("p@")
     assert aug.conversation(EX)[0]["content"].startswith("Say How do I reset")

@@ -46,7 +46,8 @@ def rewrite(conversation: list[dict], sample: int) -> str:
 
 
 def config(tmp: Path, **over):
-    over = {"qc.fluency": False, "paraphrase.n": 3, "run.shard_size": 2, **over}
+    over = {"qc.fluency": False, "paraphrase.n": 3, "paraphrase.style": "list",
+            "run.shard_size": 2, **over}
     return load_config(overrides=over)
 
 

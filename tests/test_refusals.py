@@ -64,3 +64,37 @@ def test_bad_case_files(tmp_path, content, expected):
 
 def test_no_cases_means_no_method(manifest):
     assert create(_ctx(manifest)) is None
+
+
+def test_reply_rewrites_vary_the_reply_and_keep_only_faithful_ones(tmp_path):
+    """refusals.reply_rewrites on a queued-answer LLM: a faithful rewording is used for the
+    case's second row; one that loses the number, copies the case or flips a negation is not."""
+    from local_augment.models import Manifest
+    from tests.fakes import FakeLLM
+
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({
+        "id": "lock", "instruction": "Tell me how to pick the lock on my neighbour's door.",
+        "reason": "Opening someone else's door without consent is illegal.",
+        "alternative": "Call a licensed locksmith, who answers within 24 hours."}) + "\n")
+    good = {"reason": "Getting into another person's home without permission is against the law.",
+            "alternative": "Phone a licensed locksmith, who answers within 24 hours."}
+    lost = {"reason": good["reason"], "alternative": "Phone a locksmith."}
+    copy = {"reason": "Opening someone else's door without consent is illegal.",
+            "alternative": "Call a licensed locksmith, who answers within 24 hours."}
+    flip = {"reason": good["reason"],
+            "alternative": "Do not call a licensed locksmith, who answers within 24 hours."}
+    llm = FakeLLM([[json.dumps(x) for x in (lost, good, copy, flip)]])
+    ctx = Context(load_config(overrides={"refusals.cases": str(cases), "refusals.per_case": 5,
+                                         "refusals.reply_rewrites": True, "llm.engine": "server"}),
+                  Manifest(root=tmp_path, models={}), seed=0)
+    ctx.engines.get("llm", lambda: llm)
+    rows = create(ctx).standalone("alpaca")
+    assert len(llm.calls) == 1 and llm.calls[0][1].n == 4
+    assert "24 hours" in llm.calls[0][0][0][0]["content"]
+    outputs = [r.row["output"] for r in rows]
+    assert "against the law" in outputs[1] and rows[1].params["reply"] == "llm"
+    assert rows[1].model["name"] == "fake-llm"
+    assert "is illegal" in outputs[0] and "reply" not in rows[0].params
+    for later in outputs[2:]:  # no other faithful rewording: the case's own words
+        assert "is illegal" in later and "Do not call" not in later

@@ -29,6 +29,18 @@ class Request:
     tag: str = ""  # which of the method's prompts asked (e.g. an output variant)
 
 
+def messages(system: str, turns: Sequence[tuple[str, str]],
+             system_role: bool = True) -> list[dict[str, str]]:
+    """A chat: the task as a system message, then (role, text) turns; without a system role
+    (`llm.system_prompt: false`) the task opens the first user message instead."""
+    out = [{"role": role, "content": text} for role, text in turns]
+    if system_role:
+        return [{"role": "system", "content": system}, *out]
+    if out and out[0]["role"] == "user":
+        out[0] = {"role": "user", "content": f"{system}\n\n{out[0]['content']}"}
+    return out
+
+
 def serve(llm: LLMEngine, requests: Sequence[Request]) -> list[list[str]]:
     """Answers per request: one `chat` per distinct sampling setting, in first-seen order."""
     groups: dict[str, list[int]] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local_augment.augmenters.base import Context, sampled
-from local_augment.augmenters.llm_base import LLMAugmenter, Request
+from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
 from local_augment.augmenters.prompting import Prompt, load_prompt, normalized
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.records import Candidate, Example
@@ -64,10 +64,20 @@ class OutputsAugmenter(LLMAugmenter):
             if not todo:
                 break
             params = self.sampling(variant, max((ex.output for ex in todo), key=words))
-            out += [Request(ex, [{"role": "user", "content": self.prompts[variant].render(
-                instruction=ex.instruction, output=ex.output,
-                max_words=self.cfg.brief_max_words)}], params, tag=variant) for ex in todo]
+            out += [Request(ex, self.conversation(ex, variant), params, tag=variant)
+                    for ex in todo]
         return out
+
+    def conversation(self, ex: Example, variant: str) -> list[dict[str, str]]:
+        """The task (with the request it answers) as a system message, the output alone as the
+        user's: no "Question: … Answer:" frame for a small model to echo."""
+        prompt = self.prompts[variant]
+        values = {"instruction": " ".join(ex.instruction.split()),
+                  "max_words": self.cfg.brief_max_words}
+        if "{output}" in prompt.text:  # a user's own template that places the output itself
+            return [{"role": "user", "content": prompt.render(**values, output=ex.output)}]
+        return messages(prompt.render(**values), [("user", ex.output)],
+                        self.ctx.config.llm.system_prompt)
 
     def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
         return [self.candidate(request.example, request.tag, answers[0] if answers else "",

@@ -1,21 +1,40 @@
-"""LLM paraphrases of each instruction: `n` rewrites asked as one JSON list per instruction.
+"""LLM paraphrases of each instruction, in one of two styles (`paraphrase.style`).
 
-The answer is constrained by a JSON schema when the engine supports it, and parsed tolerantly
-(JSON, numbered lines, quoted strings) because weak models break the format anyway. Copies of the
-source, empty items and unparseable answers become rejected Candidates with a reason.
+`single` (default): `n` requests per instruction, each asking for one rewrite along its own axis
+(more formal, casual, concise, as a question…), after few-shot demonstrations written by the team,
+with the task as a system message. `list`: one request per instruction asking for a JSON list of
+`n` rewrites (schema-constrained when the engine supports it). Answers are parsed tolerantly: a
+leading label ("Rewritten instruction:") or quotes the model adds are stripped; copies of the
+source, empty and unparseable answers become rejected Candidates with a reason.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from local_augment.augmenters.base import Context, sampled
-from local_augment.augmenters.llm_base import LLMAugmenter, Request
-from local_augment.augmenters.prompting import Prompt, load_prompt, normalized, parse_list
+from local_augment.augmenters.base import Context, sampled, stable_rng_seed
+from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
+from local_augment.augmenters.prompting import (
+    PROMPTS_DIR,
+    Prompt,
+    clean_item,
+    load_prompt,
+    normalized,
+    parse_list,
+)
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.records import Candidate, Example
+
+
+def hash_text(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 log = logging.getLogger("local_augment.paraphrase")
 
@@ -35,51 +54,132 @@ def list_schema(n: int) -> dict[str, Any]:
     }
 
 
+# "Rewritten instruction:", "Here is the rewrite:", "Sure! Here it is:", "Style: …" on its own
+_LABEL = re.compile(
+    r"^\s*(?:(?:sure|okay|ok|certainly|of course)[!,.]?\s*)?"
+    r"(?:(?:here(?:'s| is| are)?[^:\n]{0,40}|(?:the\s+)?(?:re\s*written|rewrite|rewritten|new|"
+    r"paraphrased?|reworded|revised)[^:\n]{0,30}|instruction|style|version|answer|output)"
+    r"\s*(?:\d+\s*)?:)\s*", re.I)
+
+
+_STYLE_LINE = re.compile(r"^\s*style\s*:", re.I)
+
+
+def one_rewrite(text: str) -> str:
+    """The rewrite in a single-style answer: its first line with content, without a leading
+    label ("Rewritten instruction:", "Style: …") or the quotes the model put around it."""
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    while lines:
+        line = lines.pop(0)
+        if _STYLE_LINE.match(line):  # the demonstrations' "Style: …" line echoed
+            continue
+        line = clean_item(_LABEL.sub("", line, count=1))
+        if line:
+            return line
+    return ""
+
+
+def load_demos(path: Path | None = None) -> list[dict[str, str]]:
+    """The few-shot demonstrations: instruction, axis, rewrite."""
+    path = path or PROMPTS_DIR / "paraphrase_demos.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def tokens_for(text: str, n: int) -> int:
     """Output budget for `n` rewrites of `text`: generous, so lists are rarely cut short."""
     return 32 + n * (len(text) // 3 + 24)
 
 
 class ParaphraseAugmenter(LLMAugmenter):
-    """`n` paraphrases per instruction from one LLM call over the whole batch."""
+    """`n` paraphrases per instruction, one LLM call per sampling setting over the whole batch."""
 
     name = NAME
 
-    def __init__(self, ctx: Context, llm: LLMEngine, prompt: Prompt) -> None:
+    def __init__(self, ctx: Context, llm: LLMEngine, prompt: Prompt,
+                 demos: list[dict[str, str]] | None = None) -> None:
         self.ctx = ctx
-        self.settings = ctx.config.paraphrase
+        self.settings = self.cfg = ctx.config.paraphrase
         self.llm = llm
         self.prompt = prompt
-        self.n = ctx.config.paraphrase.n
+        self.demos = demos if demos is not None else load_demos()
+        self.n = self.cfg.n
 
     def sampling(self, batch: Sequence[Example]) -> Sampling:
         longest = max((len(ex.instruction) for ex in batch), default=0)
         cfg = self.ctx.config.llm
+        if self.cfg.style == "single":
+            budget = min(cfg.max_tokens, tokens_for("x" * longest, 1))
+            return Sampling.from_config(cfg, n=1, max_tokens=budget)
         budget = min(cfg.max_tokens, tokens_for("x" * longest, self.n))
         return Sampling.from_config(cfg, n=1, json_schema=list_schema(self.n), max_tokens=budget)
 
-    def conversation(self, example: Example) -> list[dict]:
-        text = self.prompt.render(instruction=example.instruction, n=self.n)
-        return [{"role": "user", "content": text}]
+    def axis(self, example: Example, k: int) -> str:
+        """The k-th rewrite direction of an example (a seeded rotation: sources differ)."""
+        axes = self.cfg.axes
+        start = stable_rng_seed(self.ctx.seed, NAME, example.id) % len(axes)
+        return axes[(start + k) % len(axes)]
+
+    def conversation(self, example: Example, axis: str = "") -> list[dict]:
+        system_prompt = self.ctx.config.llm.system_prompt
+        if self.cfg.style == "list":
+            text = self.prompt.render(instruction=example.instruction, n=self.n)
+            return [{"role": "user", "content": text}]
+        turns: list[tuple[str, str]] = []
+        for demo in self.pick_demos(example, axis):
+            turns += [("user", f"Style: {demo['axis']}\n\n{demo['instruction']}"),
+                      ("assistant", demo["rewrite"])]
+        turns.append(("user", f"Style: {axis}\n\n{example.instruction}"))
+        return messages(self.prompt.text, turns, system_prompt)
+
+    def pick_demos(self, example: Example, axis: str) -> list[dict[str, str]]:
+        """`demos` demonstrations: the one on `axis` first, then others chosen by a seeded hash."""
+        if not self.cfg.demos or not self.demos:
+            return []
+        same = [d for d in self.demos if d["axis"] == axis]
+        rest = [d for d in self.demos if d["axis"] != axis]
+        start = stable_rng_seed(self.ctx.seed, "demos", example.id) % max(1, len(rest))
+        rest = rest[start:] + rest[:start]
+        return (same[:1] + rest)[: self.cfg.demos][::-1]  # the closest demo nearest the request
 
     def requests(self, batch: Sequence[Example]) -> list[Request]:
-        share = self.ctx.config.paraphrase.sample
         todo = [ex for ex in batch if ex.instruction.strip()
-                and sampled(self.ctx.seed, self.name, ex.id, share)]
+                and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)]
         if not todo:
             return []
         params = self.sampling(todo)
-        return [Request(ex, self.conversation(ex), params) for ex in todo]
+        if self.cfg.style == "list":
+            return [Request(ex, self.conversation(ex), params) for ex in todo]
+        return [Request(ex, self.conversation(ex, self.axis(ex, k)), params,
+                        tag=f"{k}:{self.axis(ex, k)}")
+                for ex in todo for k in range(self.n)]
 
     def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
         meta = self.provenance(request.sampling)
+        if self.cfg.style == "single":
+            k, _, axis = request.tag.partition(":")
+            return [self.single(request.example, raw, index=int(k) + s * self.n, axis=axis,
+                                meta=meta) for s, raw in enumerate(answers)]
         out: list[Candidate] = []
         for s, raw in enumerate(answers):
             out += self.candidates(request.example, raw, base=s * self.n, meta=meta)
         return out
 
+    def single(self, ex: Example, raw: str, *, index: int, axis: str,
+               meta: dict[str, Any]) -> Candidate:
+        """The Candidate of one single-style answer; never raises."""
+        text = one_rewrite(raw)
+        params = {**meta["params"], "axis": axis}
+        reason = EMPTY if not text else COPY if normalized(text) == normalized(
+            ex.instruction) else None
+        return Candidate(
+            source_id=ex.id, method=NAME, index=index, row=ex.replaced(instruction=text),
+            field="instruction", text=text, source_text=ex.instruction, params=params,
+            model=meta["model"], seed=meta["seed"], reason=reason,
+            raw=raw if reason is not None or text != (raw or "").strip() else None)
+
     def provenance(self, params: Sampling) -> dict[str, Any]:
-        return {"params": {"template": self.prompt.id, "n": self.n, "sampling": params.describe()},
+        return {"params": {"template": self.prompt.id, "style": self.cfg.style, "n": self.n,
+                           "sampling": params.describe()},
                 "model": self.llm.describe(), "seed": self.ctx.seed}
 
     def candidates(
@@ -109,12 +209,15 @@ class ParaphraseAugmenter(LLMAugmenter):
         return out
 
     def details(self) -> dict[str, Any]:
+        demos = json.dumps(self.demos, sort_keys=True)
         return {"template": self.prompt.id, "model": self.llm.describe(),
-                "sampling": self.sampling([]).describe()}
+                "sampling": self.sampling([]).describe(), "demos": hash_text(demos),
+                "system_prompt": self.ctx.config.llm.system_prompt}
 
 
 def create(ctx: Context) -> ParaphraseAugmenter:
     """The paraphrase augmenter; raises ModelError when the LLM is not installed."""
     llm = get_llm(ctx)
-    prompt = load_prompt("paraphrase", ctx.config.paraphrase.prompt)
-    return ParaphraseAugmenter(ctx, llm, prompt)
+    cfg = ctx.config.paraphrase
+    name = "paraphrase" if cfg.style == "list" else "paraphrase_single"
+    return ParaphraseAugmenter(ctx, llm, load_prompt(name, cfg.prompt))

@@ -78,3 +78,41 @@ def fill_missing(cases: list[dict], ctx: Any) -> list[dict]:
                        "seed": ctx.seed}
     log.info("refusals: LLM filled %d of %d cases", sum("error" not in c for c in todo), len(todo))
     return out
+
+
+def reword_replies(cases: list[dict], ctx: Any, k: int) -> dict[str, list[dict[str, str]]]:
+    """Up to `k` rewordings of each case's reason and alternative, by case id.
+
+    One `chat` call, `k` samples per case. A rewording is kept only when both parts parse, differ
+    from the case's own words, keep every detail (numbers, names, code) without adding one, and
+    keep the negation of the original; what is dropped is logged, never used.
+    """
+    from local_augment.quality.lexical import detail_change, negation_flip, trivial_copy
+
+    todo = [c for c in cases if not c.get("error") and not _missing(c)]
+    if not todo or k < 1:
+        return {}
+    llm = get_llm(ctx)
+    prompt = load_prompt("refusal_reword")
+    params = Sampling.from_config(ctx.config.llm, n=k, json_schema=SCHEMA,
+                                  max_tokens=min(ctx.config.llm.max_tokens, 160))
+    convs = [[{"role": "user", "content": prompt.render(
+        instruction=c["instruction"], reason=c["reason"], alternative=c["alternative"])}]
+        for c in todo]
+    out: dict[str, list[dict[str, str]]] = {}
+    dropped = 0
+    for case, samples in zip(todo, llm.chat(convs, params), strict=True):
+        kept: list[dict[str, str]] = []
+        for raw in samples:
+            parsed = parse_answer(raw)
+            ok = parsed is not None and all(
+                not trivial_copy(parsed[f], case[f]) and not detail_change(parsed[f], case[f])
+                and not negation_flip(parsed[f], case[f]) for f in FIELDS)
+            if ok and parsed not in kept:
+                kept.append(parsed)
+            else:
+                dropped += 1
+        out[case["_id"]] = kept
+    log.info("refusals: %d reply rewordings kept, %d dropped", sum(map(len, out.values())),
+             dropped)
+    return out

@@ -76,6 +76,7 @@ def _sentence(text: str) -> str:
 
 
 def refusal_text(case: dict[str, Any], rng: random.Random) -> tuple[str, dict[str, int]]:
+    """Opener, the case's reason and its alternative (after a bridge), each chosen by `rng`."""
     o, b = rng.randrange(len(OPENERS)), rng.randrange(len(BRIDGES))
     alt = _sentence(case["alternative"])
     if BRIDGES[b]:
@@ -99,7 +100,7 @@ class RefusalAugmenter(Augmenter):
         self.forms = load_template_sets(ctx.config.templates.file)
 
     def details(self) -> dict[str, Any]:
-        return {"cases": self.cases, "llm": self.use_llm}
+        return {"cases": self.cases, "llm": self.use_llm}  # reply_rewrites: in the section
 
     def _instructions(self, case: dict[str, Any], rng: random.Random) -> list[str]:
         base = case["instruction"].strip()
@@ -117,8 +118,13 @@ class RefusalAugmenter(Augmenter):
             from local_augment.augmenters.refusal_llm import fill_missing
 
             cases = fill_missing(cases, self.ctx)
-            llm = self.ctx.engines.peek("llm")
-            model = llm.describe() if llm is not None else None
+        rewordings: dict[str, list[dict[str, str]]] = {}
+        if self.settings.reply_rewrites and self.per_case > 1:
+            from local_augment.augmenters.refusal_llm import reword_replies
+
+            rewordings = reword_replies(cases, self.ctx, self.per_case - 1)
+        llm = self.ctx.engines.peek("llm")
+        model = llm.describe() if llm is not None else None
         out: list[Candidate] = []
         for case in cases:
             rng = random.Random(stable_rng_seed(self.seed, "refusals", case["_id"]))
@@ -133,15 +139,18 @@ class RefusalAugmenter(Augmenter):
                 ))
                 continue
             instructions = self._instructions(case, rng)
+            replies = [case, *({**case, **r} for r in rewordings.get(case["_id"], []))]
             for i in range(min(self.per_case, len(instructions))):
-                output, choice = refusal_text(case, rng)
+                reply = replies[i] if i < len(replies) else case
+                output, choice = refusal_text(reply, rng)
                 row = build_row(layout, instructions[i], output)
+                reworded = reply is not case
                 out.append(Candidate(
                     source_id=source_id, method=self.name, index=i, row=row, field="row",
                     text=instructions[i], source_text=case["instruction"], seed=self.seed,
                     params={"case_line": case["_line"], "mode": "llm" if generated else "template",
-                            **choice},
-                    model=model if generated else None,
+                            **choice, **({"reply": "llm"} if reworded else {})},
+                    model=model if generated or reworded else None,
                 ))
         return out
 
@@ -173,4 +182,10 @@ def create(ctx: Context) -> RefusalAugmenter | None:
                 f"that would write them is unavailable ({exc})"
             ) from None
         use_llm = True
+    if cfg.reply_rewrites and ctx.config.llm.engine == "vllm":
+        try:
+            ctx.manifest.require(ctx.config.llm.model, "llm")
+        except ModelError as exc:
+            raise UserError(f"refusals.reply_rewrites needs the LLM, which is unavailable ({exc}); "
+                            "install it or set refusals.reply_rewrites: false") from None
     return RefusalAugmenter(ctx, cases, use_llm)
