@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,11 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_tiny_marian", ROOT / "scripts" / "build_tiny_marian.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("build_tiny_marian", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    from scripts import build_tiny_marian
+
+    return build_tiny_marian
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import shutil
-import sys
 import tarfile
 from pathlib import Path
 
@@ -18,16 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["opus-mt-en-de", "opus-mt-en-de-ct2", "opus-mt-de-en", "opus-mt-de-en-ct2"]
 
 
-def script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fetch_models = script("fetch_models")
-install_models = script("install_models")
+from scripts import fetch_models, install_models  # noqa: E402
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("ray.data")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 log_ = logging.getLogger("tests.ray")
 

@@ -12,7 +12,7 @@ from local_augment.augmenters.refusals import create, read_cases
 from local_augment.config import load_config
 from local_augment.errors import UserError
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _ctx(manifest, **overrides):

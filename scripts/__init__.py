@@ -1,0 +1,1 @@
+"""Benchmarks and model tools, run as `python scripts/<name>.py`; tests import them as modules."""
