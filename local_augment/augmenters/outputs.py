@@ -17,14 +17,14 @@ from local_augment.augmenters.base import Context, sampled
 from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
 from local_augment.augmenters.prompting import Prompt, load_prompt, normalized
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
+from local_augment.quality import reasons
 from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.outputs")
 
 NAME = "outputs"
 VARIANTS = ("brief", "bulleted")  # index of a variant's Candidate = its position here
-EMPTY = "empty_output"
-COPY = "copy_of_source"
+EMPTY, COPY = reasons.EMPTY_OUTPUT, reasons.COPY_OF_SOURCE
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 _PREAMBLE = re.compile(r"^(?:sure|here|certainly|of course|okay|ok)\b[^\n]*:\s*\n", re.I)
@@ -90,9 +90,9 @@ class OutputsAugmenter(LLMAugmenter):
         if normalized(text) == normalized(source):
             return COPY
         if variant == "brief" and words(text) > self.cfg.brief_max_words:
-            return f"too_long:{words(text)}"
+            return reasons.too_long(words(text))
         if variant == "bulleted" and len(_BULLET.findall(text)) < 2:
-            return "not_bulleted"
+            return reasons.NOT_BULLETED
         return None  # dropped or invented numbers, names, code: QC's lost/added_detail
 
     def candidate(self, ex: Example, variant: str, raw: str, params: Sampling) -> Candidate:

@@ -28,6 +28,7 @@ from local_augment.augmenters.prompting import (
     parse_list,
 )
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
+from local_augment.quality import reasons
 from local_augment.records import Candidate, Example
 
 
@@ -39,9 +40,7 @@ def hash_text(text: str) -> str:
 log = logging.getLogger("local_augment.paraphrase")
 
 NAME = "paraphrase"
-COPY = "copy_of_source"
-EMPTY = "empty_output"
-UNPARSEABLE = "unparseable_llm_output"
+COPY, EMPTY, UNPARSEABLE = reasons.COPY_OF_SOURCE, reasons.EMPTY_OUTPUT, reasons.UNPARSEABLE
 
 
 def list_schema(n: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from local_augment.augmenters.prompting import extract_json, load_prompt
 from local_augment.engines.llm import Sampling, get_llm
+from local_augment.quality import reasons
 
 log = logging.getLogger("local_augment.refusal_llm")
 
@@ -67,7 +68,7 @@ def fill_missing(cases: list[dict], ctx: Any) -> list[dict]:
         raw = samples[0] if samples else ""
         parsed = parse_answer(raw)
         if parsed is None:
-            case["error"] = "empty_output" if not raw.strip() else "unparseable_llm_output"
+            case["error"] = reasons.EMPTY_OUTPUT if not raw.strip() else reasons.UNPARSEABLE
             case["raw"] = raw
             continue
         for f in FIELDS:

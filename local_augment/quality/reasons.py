@@ -10,6 +10,17 @@ TRIVIAL_COPY = "trivial_copy"
 ANSWERED_INSTEAD = "answered_instead"
 NEGATION_FLIP = "negation_flip"
 
+# generators' own reasons (before QC): what a model's answer could not give
+EMPTY_OUTPUT = "empty_output"
+COPY_OF_SOURCE = "copy_of_source"
+UNPARSEABLE = "unparseable_llm_output"
+NOT_BULLETED = "not_bulleted"
+
+
+def too_long(words: int) -> str:
+    return f"too_long:{words}"
+
+
 # every kind the chain can give, cheapest check first (reports list them in this order)
 KINDS = (
     EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
