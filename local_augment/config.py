@@ -58,6 +58,9 @@ CHECK_FIELDS: dict[str, Any] = {
         "source is missing"))),
     "added_detail": (bool, Field(True, description="added_detail:<span>: such a span is new")),
     "negation": (bool, Field(True, description="negation_flip: negated where the source is not")),
+    "perspective": (bool, Field(True, description=(
+        "perspective_changed: the source asks in the first person only (my account), the "
+        "variant in the second only (your account)"))),
     "kind": (bool, Field(True, description=(
         "not_its_kind:<kind>: a brief output variant that is not shorter than brief_max_ratio of "
         "its source, a bulleted one with fewer than two list items"))),
@@ -130,7 +133,7 @@ def _default_method_checks() -> dict[str, Any]:
         "refusals": MethodChecks(
             similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,
             artifact_labels=False, answered=False, lost_detail=False, added_detail=False,
-            negation=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
+            negation=False, perspective=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
             min_pass_rate=0.0),
         # a brief answer drops words by design: alignment recall falls, so meaning is looser
         "outputs": MethodChecks(

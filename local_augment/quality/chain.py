@@ -164,6 +164,9 @@ class QualityChain:
         if c["artifacts"]:
             what = lexical.artifact(text, src, labels=c["artifact_labels"],
                                     numbering=c["artifact_numbering"])
+            if what is None and p.is_instruction and (p.instruction or p.source) == p.source \
+                    and lexical.dangling_colon(text, src):
+                what = "dangling_colon"  # a row with an input may end "…this sentence:"
             if what is None and p.field == "output" and p.instruction and \
                     lexical.instruction_echo(text, p.instruction) and \
                     not lexical.instruction_echo(src, p.instruction):
@@ -184,6 +187,8 @@ class QualityChain:
                 found.append(change)
         if c["negation"] and lexical.negation_flip(text, src):
             found.append(reasons.NEGATION_FLIP)
+        if c["perspective"] and p.is_instruction and lexical.perspective_changed(text, src):
+            found.append(reasons.PERSPECTIVE_CHANGED)
         if not c["length_ratio_min"] <= ratio <= c["length_ratio_max"]:
             found.append(reasons.length_ratio(ratio))
         if fresh < c["min_new_words"]:

@@ -64,6 +64,7 @@ _BRACKETED = re.compile(r"\[[^\[\]\n]{1,60}\]|\{[^{}\n]{0,60}\}|<[^<>\n]{1,40}>"
 # An assistant talking about itself or the task instead of giving the text.
 _META = re.compile(
     r"\b(?:as an ai|(?:i am|i'm|you're|you are) (?:a |an )?(?:helpful )?(?:ai|assistant|language model)"
+    r"|^\s*here(?:'s| is| are) (?:the|a|an|your|my|some)\b"
     r"|helpful ai|hugging ?face|no response\.?$|here(?:'s| is| are) (?:the|a|an|your|my|some) "
     r"(?:\w+ ){0,3}(?:version|rewrite|answer|list|response|summary|rewrites|paraphrases?)"
     r"|the answer (?:is|to (?:this|the|your) question)|this task (?:is|requires|involves)"
@@ -277,3 +278,25 @@ def negation_count(text: str) -> int:
 def negation_flip(variant: str, source: str) -> bool:
     """The variant negates where the source does not, or the other way round (by parity)."""
     return negation_count(variant) % 2 != negation_count(source) % 2
+
+
+# ------------------------------------------------------------------------------------ perspective
+
+_FIRST = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours|ourselves)\b", re.I)
+_FIRST_OWNER = re.compile(r"\b(?:my|mine|our|ours|me|us)\b", re.I)
+_SECOND = re.compile(r"\b(?:you|your|yours|yourself|yourselves)\b", re.I)
+_SECOND_OWNER = re.compile(r"\b(?:your|yours|yourself|yourselves)\b", re.I)
+
+
+def perspective_changed(variant: str, source: str) -> bool:
+    """Whose things the request is about changed: the source's are the asker's ("my account")
+    and, with no first person left, the variant's are the addressee's ("your account"). A
+    wrapper that only addresses the assistant ("Do you know how to…") is not a change."""
+    src, var = source.replace("’", "'"), variant.replace("’", "'")
+    return bool(_FIRST_OWNER.search(src)) and not _SECOND.search(src) and \
+        bool(_SECOND_OWNER.search(var)) and not _FIRST.search(var)
+
+
+def dangling_colon(variant: str, source: str) -> bool:
+    """The variant ends with a colon that introduces nothing (the source does not)."""
+    return variant.rstrip().endswith(":") and not source.rstrip().endswith(":")

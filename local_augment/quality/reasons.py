@@ -9,6 +9,7 @@ EMPTY = "empty"
 TRIVIAL_COPY = "trivial_copy"
 ANSWERED_INSTEAD = "answered_instead"
 NEGATION_FLIP = "negation_flip"
+PERSPECTIVE_CHANGED = "perspective_changed"
 
 # generators' own reasons (before QC): what a model's answer could not give
 EMPTY_OUTPUT = "empty_output"
@@ -24,7 +25,7 @@ def too_long(words: int) -> str:
 # every kind the chain can give, cheapest check first (reports list them in this order)
 KINDS = (
     EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
-    NEGATION_FLIP, "length_ratio", "few_new_words", "wrong_language", "out_of_window",
+    NEGATION_FLIP, PERSPECTIVE_CHANGED, "length_ratio", "few_new_words", "wrong_language", "out_of_window",
     "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
 )
 # kinds that say a candidate is too close to its source, not that its generator failed

@@ -281,3 +281,53 @@ def test_language_is_not_judged_against_an_unclear_source():
     # a short source with a number and a symbol: the identifier is unsure what language it is
     assert wrong_language("Please help with the following. Convert 72 °F to Celsius.",
                           "Convert 72 °F to Celsius.")[0] is None
+
+
+@pytest.mark.parametrize("variant,source,changed", [
+    ("Can you add a second admin to your workspace?", "Can I add a second admin to my workspace?",
+     True),
+    ("Provide a guide to adding a user to your workspace.", "How do I add a user to my workspace?",
+     True),
+    ("Do you know how to update the credit card on file?",
+     "How do I update the credit card on file?", False),  # addresses the assistant: a wrapper
+    ("What are the steps to reset my password?", "How do I reset my password?", False),
+    ("Is my data deleted if you close your account?", "Is my data deleted if I close my account?",
+     False),  # mixed: not this check's call (meaning and the judge see it)
+])
+def test_perspective_changed(variant, source, changed):
+    from local_augment.quality.lexical import perspective_changed
+
+    assert perspective_changed(variant, source) is changed
+
+
+def test_answer_openers_and_dangling_colons_are_artifacts():
+    from local_augment.quality.lexical import artifact, dangling_colon
+
+    src = "What is the difference between a list and a tuple in Python?"
+    assert artifact("Here's the explanation of the difference between a list and a tuple:",
+                    src).startswith("meta:")
+    assert dangling_colon("To export contacts to a CSV file, use:", "How do I export contacts?")
+    assert not dangling_colon("Rewrite this sentence:", "Rewrite this sentence to be shorter:")
+
+
+def test_new_lexical_reasons_through_the_chain_on_a_hash_embedder():
+    """The chain gives perspective_changed and artifact:dangling_colon, the latter only for a
+    row without an input (one with an input may end "…this sentence:")."""
+    from local_augment.config import QCConfig
+    from local_augment.quality.chain import Pair, QualityChain
+    from tests.fakes import HashEmbedder
+
+    chain = QualityChain(QCConfig(fluency=False), HashEmbedder(), lambda: None, None)
+    src = "How do I export all the contacts in my address book to a CSV file?"
+    pairs = [
+        Pair("paraphrase", "instruction", "How can you export all the contacts in your address "
+             "book to a CSV file?", src, instruction=src),
+        Pair("paraphrase", "instruction", "To export all the contacts in my address book to a CSV "
+             "file, use:", src, instruction=src),
+        Pair("paraphrase", "instruction", "Shorten this sentence for me:", "Make this sentence "
+             "shorter for me.", instruction="Make this sentence shorter for me.\n\nIt is long."),
+    ]
+    reasons = [v.reason for v in chain.check(pairs)]
+    assert reasons[0] == "perspective_changed"
+    assert reasons[1] == "artifact:dangling_colon"
+    assert reasons[2] is None or not reasons[2].startswith("artifact")
