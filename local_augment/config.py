@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from local_augment.errors import UserError
 from local_augment.methods import LLM_METHODS, METHODS  # noqa: F401 - re-exported
+from local_augment.models import default_models_dir
 
 
 class Section(BaseModel):
@@ -278,7 +279,8 @@ class MixConfig(Section):
 class RunConfig(Section):
     seed: int = 0
     shard_size: int = Field(2048, ge=1, description="input rows per shard (unit of resume)")
-    models_dir: Path = Field(Path("models"), description="where models/manifest.toml lives")
+    models_dir: Path = Field(default_factory=default_models_dir, description=(
+        "where models/manifest.toml lives (default: $LOCAL_AUGMENT_MODELS, else models)"))
 
 
 class Config(Section):

@@ -20,7 +20,7 @@ pytest_plugins = [
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    return ROOT / "models"
+    return Path(os.environ["LOCAL_AUGMENT_MODELS"])
 
 
 @pytest.fixture(scope="session")
