@@ -240,6 +240,33 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
             "llm: ask the configured llm 'do these two ask for exactly the same thing?' and read "
             "the yes/no log-probabilities; for users who serve a 7B+ model (weak on SmolLM2)"))
     judge_min: float = Field(0.5, ge=0, le=1, description="P(yes) below this: judge_rejected")
+    # the contamination guard (quality/contamination.py): runs when eval_sets is not empty
+    eval_sets: list[Path] = Field(default_factory=list, description=(
+        "eval sets (Alpaca/chat JSONL, Parquet, or plain text one prompt per line), each named "
+        "after its file stem: originals and candidates that passed QC are checked against every "
+        "prompt; --eval-set adds to this list"))
+    eval_ngram: int = Field(13, ge=1, le=64, description=(
+        "n of the normalised-token n-gram match (13 as in lm-evaluation-harness); a prompt "
+        "shorter than n is matched on all its tokens"))
+    eval_min_tokens: int = Field(3, ge=1, le=64, description=(
+        "an eval prompt with fewer tokens matches only a row whose whole prompt is exactly it"))
+    eval_threshold: float = Field(0.8, gt=0, le=1, description=(
+        "embedder cosine between a row's prompt and an eval prompt at or above this: "
+        "contaminated. 0.8 on all-MiniLM-L6-v2: scripts/bench_contamination.py's hand-written "
+        "rewordings of eval prompts score 0.67-0.98 (recall at 0.8 in the README), unrelated "
+        "prompts of the same topics stay below it; on STS-B dev, 1.5% of pairs rated below 2 of "
+        "5 reach 0.8 and 80% of pairs rated 4+ do"))
+    eval_prefilter: float = Field(0.5, ge=-1, le=1, description=(
+        "inside a run, a row's prompt is encoded for the embedding check only when its stored "
+        "row vector (prompt + output) has at least this cosine with an eval prompt; a row "
+        "vector keeps >= 0.67 of its prompt's direction (examples/instructions.jsonl), so a "
+        "prompt at 0.8 to an eval prompt stays above 0.5"))
+    eval_exact_max: int = Field(50_000, ge=1, description=(
+        "eval prompts above this: IVF index instead of exact search"))
+    eval_nprobe: int = Field(16, ge=1, le=4096, description="IVF cells searched per row")
+    drop_contaminated: bool = Field(False, description=(
+        "drop contaminated originals (to rejected.jsonl with their reason); by default they are "
+        "kept and listed in contaminated.jsonl. Their variants are never kept"))
 
     @model_validator(mode="after")
     def _ordered(self) -> QCConfig:
@@ -372,15 +399,20 @@ def path_fields(cfg: Config) -> list[tuple[BaseModel, str]]:
     return found
 
 
+def _relative_to(p: Path | None, base: Path) -> Path | None:
+    if p is None or p.is_absolute() or p.exists():
+        return p
+    return base / p if (base / p).exists() else p
+
+
 def _resolve_paths(cfg: Config, base: Path) -> Config:
     """Relative file paths in a config file are relative to that file (when they exist there)."""
     for section, field in path_fields(cfg):
         p = getattr(section, field)
-        if p is None or p.is_absolute() or p.exists():
-            continue
-        candidate = base / p
-        if candidate.exists():
-            setattr(section, field, candidate)
+        if isinstance(p, list):
+            setattr(section, field, [_relative_to(Path(x), base) for x in p])
+        else:
+            setattr(section, field, _relative_to(p, base))
     return cfg
 
 
@@ -389,6 +421,8 @@ def absolute_paths(cfg: Config) -> Config:
     cfg = cfg.model_copy(deep=True)
     for section, field in path_fields(cfg):
         p = getattr(section, field)
-        if p is not None:
+        if isinstance(p, list):
+            setattr(section, field, [Path(x).resolve() for x in p])
+        elif p is not None:
             setattr(section, field, Path(p).resolve())
     return cfg

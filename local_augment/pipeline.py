@@ -28,6 +28,16 @@ from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Augmenter, Context
 from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.decontaminate import (
+    build_guard,
+    checked_text,
+    load_sets,
+    record,
+    scan_shard,
+    summary,
+    variant_verdict,
+    write_contaminated,
+)
 from local_augment.diversity import mean_pairwise_distance
 from local_augment.errors import BadRow, UserError
 from local_augment.executors import Executor, ShardWork, get_executor
@@ -36,10 +46,12 @@ from local_augment.methods import STANDALONE_METHODS
 from local_augment.models import Manifest, load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
+from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diagnosis import diagnose
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
+from local_augment.quality.reasons import CONTAMINATED_SOURCE
 from local_augment.records import ALPACA, Candidate, Example
 from local_augment.shards import ShardStore
 from local_augment.stages import process_shard
@@ -100,7 +112,9 @@ def fingerprint(cfg: Config, input_path: Path, augmenters: list[Augmenter], meth
     blob = json.dumps({
         "version": __version__, "input": [str(input_path.resolve()), st.st_size, st.st_mtime_ns],
         "methods": methods, "seed": cfg.run.seed, "shard_size": cfg.run.shard_size,
-        "qc": cfg.qc.model_dump(mode="json"), "embedder": cfg.embedder.model,
+        "qc": {k: v for k, v in cfg.qc.model_dump(mode="json").items()
+               if not k.startswith("eval_") and k != "drop_contaminated"},  # used in finish only
+        "embedder": cfg.embedder.model,
         "augmenters": {a.name: a.describe() for a in augmenters}, "models": model_sums,
     }, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -168,6 +182,7 @@ def _run(
     if not input_path.is_file():
         raise UserError(f"{input_path}: no such file")
     container = container_of(input_path, fmt)
+    eval_sets = load_sets(cfg)  # a bad eval set stops the run before any work
     manifest = load_manifest(cfg.run.models_dir)
     explicit = methods is not None
     methods = list(methods) if methods is not None else list(cfg.methods)
@@ -213,8 +228,13 @@ def _run(
             if hasattr(engine, "unload"):
                 engine.unload()
         ctx.cache.close()
+    guard = None
+    if eval_sets:
+        t0 = time.perf_counter()
+        guard = build_guard(cfg, eval_sets, embedder.encode)
+        timings["contamination_index"] += time.perf_counter() - t0
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
-                    progress)
+                    progress, guard=guard)
     report["methods"] = [a.name for a in augmenters]
     report["model_cache"] = {"hits": ctx.cache.hits, "misses": ctx.cache.misses}
     notices.extend(chain.notices)
@@ -232,9 +252,16 @@ def _run(
 def finish(
     cfg: Config, store: ShardStore, keys: list[str], output_dir: Path, input_path: Path,
     container: str, provenance: bool, timings: Counter[str], progress: Progress,
+    guard: ContaminationGuard | None = None,
 ) -> dict[str, Any]:
-    """The global steps over every shard: near-duplicates, the mix, then the output files."""
+    """The global steps over every shard: the contamination guard (with eval sets),
+    near-duplicates, the mix, then the output files."""
     t0 = time.perf_counter()
+    t_guard = guard_seconds = 0.0
+    source_hits: dict[str, Hit] = {}
+    cand_hits: dict[str, Hit] = {}
+    contaminated: list[dict[str, Any]] = []
+    drop = cfg.qc.drop_contaminated
     orig_ids: list[str] = []
     cand_ids: list[str] = []
     picks: dict[str, Pick] = {}
@@ -245,6 +272,16 @@ def finish(
         shard = store.load(key)
         orig_ids.extend(o["id"] for o in shard.originals)
         results.extend((c.method, c.reason) for c in shard.candidates)
+        if guard is not None:  # after QC, before dedup and the mix: originals and QC passes
+            t_guard = time.perf_counter()
+            orig_hits, hits = scan_shard(guard, shard, *store.vectors(key))
+            cand_hits.update(hits)
+            for o, h in zip(shard.originals, orig_hits, strict=True):
+                if h is not None:
+                    source_hits[o["id"]] = h
+                    contaminated.append(record(h, o["id"], o["line"],
+                                               checked_text(o["row"], o.get("layout")), drop))
+            guard_seconds += time.perf_counter() - t_guard
         live_info[key] = [(j, c) for j, c in enumerate(shard.candidates) if c.reason is None]
     # a method whose candidates mostly failed QC: its survivors are mostly QC's misses
     gated = low_yield(results, cfg.qc)
@@ -253,6 +290,10 @@ def finish(
         live_by_key[key] = []
         family: dict[str, list[Candidate]] = {}
         for j, c in live:
+            bad = variant_verdict(c, cand_hits, source_hits) if guard is not None else None
+            if bad is not None:  # never kept, whatever the other steps say
+                verdicts[c.id] = bad
+                continue
             if c.method in gated:
                 verdicts[c.id] = gated[c.method]
                 continue
@@ -268,6 +309,7 @@ def finish(
             picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
     del live_info, results
     n_orig = len(orig_ids)
+    dropped = {h: source_hits[h].reason for h in source_hits} if drop else {}
     ids = orig_ids + cand_ids  # originals first: candidates are checked against all of them
     protected = np.arange(len(ids)) < n_orig
     dedup_info: dict[str, Any] = {"index": "empty", "original_pairs": 0}
@@ -281,32 +323,41 @@ def finish(
         own_source = np.concatenate([np.full(n_orig, -1, dtype=np.int64), own_source])
         result = find_near_duplicates(
             matrix, protected, cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
-            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed, own_source=own_source)
+            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed, own_source=own_source,
+            absent=np.array([i in dropped for i in ids], dtype=bool) if dropped else None)
         dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
         for i in np.nonzero(result.duplicate_of >= 0)[0]:
             verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
-    timings["dedup"] += time.perf_counter() - t0
+    timings["dedup"] += time.perf_counter() - t0 - guard_seconds
+    if guard is not None:
+        timings["contamination"] += guard_seconds
     progress("dedup", 1, 1)
     t0 = time.perf_counter()
     survivors = [p for cid, p in picks.items() if cid not in verdicts]
-    for cid, verdict in mix(survivors, n_orig, cfg.mix, cfg.run.seed).items():
+    for cid, verdict in mix(survivors, n_orig - len(dropped), cfg.mix, cfg.run.seed).items():
         if verdict is not None:
             verdicts[cid] = verdict
     timings["mix"] += time.perf_counter() - t0
     distance: dict[str, float] = {}
     if ids:
-        kept = np.concatenate([np.ones(n_orig, dtype=bool),
+        kept = np.concatenate([np.array([o not in dropped for o in orig_ids], dtype=bool),
                                np.array([c not in verdicts for c in cand_ids], dtype=bool)])
         distance = {
             "before": mean_pairwise_distance(matrix, np.arange(n_orig), seed=cfg.run.seed),
             "after": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=cfg.run.seed)}
         del matrix
     t0 = time.perf_counter()
+    if guard is not None:
+        write_contaminated(output_dir, contaminated)
     report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance,
-                           cfg)
+                           cfg, dropped=dropped)
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
     report["dedup"] = dedup_info
+    if guard is not None:
+        variants = sum(v.startswith(CONTAMINATED_SOURCE + ":") for v in verdicts.values())
+        report["contamination"] = summary(guard, contaminated, len(cand_hits), variants, drop,
+                                          guard_seconds)
     if distance:
         report["diversity"]["before"]["mean_distance"] = distance["before"]
         report["diversity"]["after"]["mean_distance"] = distance["after"]
