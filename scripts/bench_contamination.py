@@ -13,20 +13,21 @@ eval prompts:
 - reworded: 42 rewrites written by hand below (meaning kept, wording changed; prompts without an
   input, so the input cannot give them away).
 
-Recall per kind = planted rows flagged / planted rows; the false-positive rate = clean rows
-flagged. With ../shared/data/stsb_dev.tsv, STS-B pairs people rated ≤ 1 of 5 (different meaning,
-often the same words and topic) are a harder negative set: sentence 1 joins the eval set,
-sentence 2 the training rows. Then recall of the reworded rows when, as inside a run, the stored
-row vector (prompt + output) prefilters the embedding check (`qc.eval_prefilter`), and a sweep of
-`qc.eval_threshold`.
+Recall per kind = planted rows matched to their own eval prompt / planted rows; false-positive
+rate = clean rows flagged. With ../shared/data/stsb_dev.tsv, STS-B pairs rated ≤ 1 of 5 (other
+meaning, often the same words) are harder negatives: sentence 2 against its own sentence 1.
+Then: the rewordings a run's prefilter (`qc.eval_prefilter`, on row vectors of prompt + output)
+would lose, and a sweep of `qc.eval_threshold`.
 
 Scale. `--scale N` (default 100,000; 10,000 with --quick): N synthetic training prompts against
 N synthetic eval prompts (eight request frames around five random words of the embedder's
-vocabulary; 1 % of rows plant an eval prompt verbatim, 1 % lower-cased in a wrapper), checked as `local-augment decontaminate` does (every prompt not matched by n-grams is
-encoded): seconds for the n-gram index and lookup, encoding (eval prompts, then rows), the FAISS
-index and search, and peak RSS.
+vocabulary; 1 % of rows plant an eval prompt verbatim, 1 % lower-cased in a wrapper), checked as
+`local-augment decontaminate` does (every prompt not matched by n-grams is encoded): seconds for
+the n-gram index and lookup, encoding, the FAISS index and search, and peak RSS. Encoding 2N
+prompts with MiniLM takes most of an hour on 2 cores, so by default a stand-in encoder (random
+unit vectors) feeds FAISS and MiniLM's rate is measured on a sample; --real-encode encodes all.
 
-    python scripts/bench_contamination.py [--quick] [--scale N] [--skip-scale]
+    python scripts/bench_contamination.py [--quick] [--scale N] [--skip-scale] [--real-encode]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import re
 import resource
 import sys
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,62 +56,9 @@ SHARED = ROOT.parent / "shared" / "data"
 EXAMPLES = next((p for p in (ROOT / "examples", ROOT.parent / "main" / "examples")
                  if (p / "instructions.jsonl").is_file()), ROOT / "examples")
 
-REWORDED = {
-    "ins-001": "What are the steps to update the email linked to my account?",
-    "ins-003": "I relocated to Berlin a month ago; how can I switch my billing country so that my "
-               "invoices include German VAT?",
-    "ins-005": "Is it possible to put my subscription on hold instead of cancelling it?",
-    "ins-009": "my order {{order_id}} should have been delivered yesterday, where is it?",
-    "ins-011": "Every time I try to upload a profile picture, the app crashes.",
-    "ins-013": "If I move from the $79/month Business plan down to the $19/month Starter plan, "
-               "what happens to my additional users?",
-    "ins-017": 'I got "Payment declined (code 51)". What does it mean and how can I resolve it?',
-    "ins-019": "The tracking shows my parcel as delivered, but I never received it.",
-    "ins-023": "I signed up on February 20, so why does my 14-day trial expire on March 6?",
-    "ins-025": "I can't click 'Save' when updating my credit card; the button is greyed out.",
-    "ins-027": "If I close my account, will my data be deleted immediately?",
-    "ins-029": "Write a Python function to test if a number is a prime number.",
-    "ins-033": "In JavaScript, how does `==` differ from `===`?",
-    "ins-035": "explain recursion to me as if I were a five-year-old",
-    "ins-037": "In Node.js, is it allowed to use `await` outside of an async function?",
-    "ins-039": "Some user records make my Python script throw `KeyError: 'email'`.",
-    "ins-041": "Explain what a SQL JOIN is, and when a LEFT JOIN is better than an INNER JOIN.",
-    "ins-043": "Give me a regular expression that matches every e-mail address (e.g. "
-               "support@example.com) in a piece of text.",
-    "ins-049": "what's the way to load a json file in python?",
-    "ins-051": "Without any libraries, write a JavaScript function that removes the duplicates "
-               "from an array.",
-    "ins-055": "Write a brief email telling my team the office is closed on Friday, May 24.",
-    "ins-063": "write a bio of two sentences for Priya, a freelance graphic designer",
-    "ins-065": "Write an out-of-office message for December 23 through January 2 that sends "
-               "urgent requests to help@northwind.io.",
-    "ins-067": 'Come up with three taglines for PennyWise, a budgeting app, without using the '
-               'word "money".',
-    "ins-073": "How can I follow up by e-mail after a sales demo without coming across as pushy?",
-    "ins-075": 'Can a sentence begin with "because"?',
-    "ins-083": "What is the average speed of a train that covers 180 km in 2.5 hours?",
-    "ins-085": "According to my spreadsheet, 15% of 80 equals 1200.",
-    "ins-087": "A recipe needs 300 g of flour for 4 people. How much flour is needed for 10 "
-               "people?",
-    "ins-089": "Which is cheaper: the $144 annual plan or paying $15 every month?",
-    "ins-091": "How long does it take a 500-liter tank to empty if it drains 12.5 liters per "
-               "minute?",
-    "ins-093": "What is 72 °F in Celsius?",
-    "ins-095": "Visitors to our website went from 2,400 in March to 3,000 in April. By what "
-               "percentage did they increase?",
-    "ins-099": "How much do I need to set aside monthly to save $6,000 for a trip in 15 months?",
-    "ins-101": "Which is cheaper per pen, a 12-pack at $3.60 or single pens at $0.35, and by how "
-               "much?",
-    "ins-103": "With two six-sided dice, what's the probability that the total is 7?",
-    "ins-107": "Without a calculator, work out 25 × 48.",
-    "ins-131": "In Python, how can I pull every hashtag out of a tweet?",
-    "ins-145": "How does binary classification differ from multi-class classification?",
-    "ins-149": "To classify e-mails as spam, are keywords enough, or is machine learning "
-               "necessary?",
-    "ins-153": 'Which language is each of these greetings in: "Bonjour", "Hola", "Guten Tag", '
-               '"Ciao"?',
-    "ins-157": 'How should we categorize a $19.99 monthly charge from "Notion Labs" in our books?',
-}
+# 42 rewordings of eval prompts, written by hand: meaning kept, wording changed
+REWORDED = json.loads((Path(__file__).with_name("bench_contamination_rewrites.json"))
+                      .read_text(encoding="utf-8"))
 WRAPPERS = ["Answer the following question: {p}", "Q: {p}\nA:", "{p} Please answer in detail.",
             'You are a helpful assistant. The user asks: "{p}"',
             "### Instruction:\n{p}\n\n### Response:", "Help me with this task. {p} Thanks!"]
@@ -294,7 +243,17 @@ def vocabulary(emb) -> list[str]:
     return [t for t in vocab if t.isalpha() and t.isascii() and len(t) >= 4]
 
 
-def scale(emb, n: int) -> None:
+def pseudo_encoder(texts: list[str], dim: int = 384) -> np.ndarray:
+    """Unit vectors seeded by each text's CRC (equal texts, equal vectors): FAISS's cost
+    depends on n, dim and the index, not on where the vectors point."""
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    for k, t in enumerate(texts):
+        v = np.random.default_rng(zlib.crc32(t.encode())).standard_normal(dim)
+        out[k] = v / np.linalg.norm(v)
+    return out
+
+
+def scale(emb, n: int, real: bool, sample: int = 4000) -> None:
     q = QCConfig()
     words = vocabulary(emb)
     ev = synthetic(n, 1, words)
@@ -306,7 +265,8 @@ def scale(emb, n: int) -> None:
         rows[j] = src if k % 2 == 0 else "Please help: " + src.lower().rstrip("?.")
     t0 = time.perf_counter()
     guard = ContaminationGuard([EvalSet("synthetic", Path("synthetic"), [str(i) for i in range(n)],
-                                        ev)], emb.encode, n=q.eval_ngram,
+                                        ev)], emb.encode if real else pseudo_encoder,
+                               n=q.eval_ngram,
                                min_tokens=q.eval_min_tokens, threshold=q.eval_threshold,
                                exact_max=q.eval_exact_max, nprobe=q.eval_nprobe)
     built = time.perf_counter() - t0
@@ -328,6 +288,15 @@ def scale(emb, n: int) -> None:
                        ("FAISS search", "faiss_search")):
         print(f"{label:<34} {t[key]:>9.1f}")
     print(f"{'total (build + check)':<34} {built + checked:>9.1f}")
+    if not real:
+        t0 = time.perf_counter()
+        emb.encode(rows[:sample])
+        rate = sample / (time.perf_counter() - t0)
+        encoded = n + int(t["prefiltered_rows"])
+        print(f"encode times above are of a stand-in encoder (random unit vectors per text). "
+              f"MiniLM here: {rate:.0f} prompts/s on {sample:,} of these prompts, so encoding "
+              f"the {n:,} eval prompts and {int(t['prefiltered_rows']):,} rows would take "
+              f"~{encoded / rate:.0f} s (--real-encode measures it)")
     print(f"flagged {found} rows ({kinds}); planted {len(plant)} (half verbatim, half lower-cased "
           f"in a wrapper); peak RSS {peak:.2f} GB")
 
@@ -337,12 +306,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="scale at 10,000 rows")
     ap.add_argument("--scale", type=int, default=None, help="rows and eval prompts (100,000)")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--real-encode", action="store_true",
+                    help="encode the scale run with MiniLM (default: measure its rate on a sample)")
     args = ap.parse_args(argv)
     os.environ.setdefault("LOCAL_AUGMENT_MODELS", str(ROOT / "models"))
     emb = embedder()
     quality(emb)
     if not args.skip_scale:
-        scale(emb, args.scale or (10_000 if args.quick else 100_000))
+        scale(emb, args.scale or (10_000 if args.quick else 100_000), args.real_encode)
     return 0
 
 
