@@ -257,7 +257,7 @@ def finish(
     """The global steps over every shard: the contamination guard (with eval sets),
     near-duplicates, the mix, then the output files."""
     t0 = time.perf_counter()
-    t_guard = guard_seconds = 0.0
+    guard_seconds = 0.0
     source_hits: dict[str, Hit] = {}
     cand_hits: dict[str, Hit] = {}
     contaminated: list[dict[str, Any]] = []
@@ -362,7 +362,7 @@ def finish(
         report["diversity"]["before"]["mean_distance"] = distance["before"]
         report["diversity"]["after"]["mean_distance"] = distance["after"]
     report["low_yield_methods"] = gated
-    report["mix"] = {"budget": budget(n_orig, cfg.mix), **cfg.mix.model_dump()}
+    report["mix"] = {"budget": budget(n_orig - len(dropped), cfg.mix), **cfg.mix.model_dump()}
     report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
