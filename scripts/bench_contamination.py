@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
 import resource
 import sys
 import time
-import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,27 +244,30 @@ def vocabulary(emb) -> list[str]:
 
 
 def pseudo_encoder(texts: list[str], dim: int = 384) -> np.ndarray:
-    """Unit vectors seeded by each text's CRC (equal texts, equal vectors): FAISS's cost
+    """Unit vectors seeded by a 64-bit hash of each text (equal texts, equal vectors): FAISS's cost
     depends on n, dim and the index, not on where the vectors point."""
     out = np.empty((len(texts), dim), dtype=np.float32)
     for k, t in enumerate(texts):
-        v = np.random.default_rng(zlib.crc32(t.encode())).standard_normal(dim)
+        seed = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+        v = np.random.default_rng(seed).standard_normal(dim)
         out[k] = v / np.linalg.norm(v)
     return out
 
 
-def scale(emb, n: int, real: bool, sample: int = 4000) -> None:
+def scale(emb, n: int, real: bool, sample: int = 4000, n_eval: int | None = None) -> None:
     q = QCConfig()
     words = vocabulary(emb)
-    ev = synthetic(n, 1, words)
+    n_eval = n_eval or n
+    ev = synthetic(n_eval, 1, words)
     rows = synthetic(n, 2, words)
     rng = np.random.default_rng(3)
     plant = rng.choice(n, n // 50, replace=False)
     for k, j in enumerate(plant):
-        src = ev[int(rng.integers(0, n))]
+        src = ev[int(rng.integers(0, n_eval))]
         rows[j] = src if k % 2 == 0 else "Please help: " + src.lower().rstrip("?.")
     t0 = time.perf_counter()
-    guard = ContaminationGuard([EvalSet("synthetic", Path("synthetic"), [str(i) for i in range(n)],
+    guard = ContaminationGuard([EvalSet("synthetic", Path("synthetic"),
+                                        [str(i) for i in range(n_eval)],
                                         ev)], emb.encode if real else pseudo_encoder,
                                n=q.eval_ngram,
                                min_tokens=q.eval_min_tokens, threshold=q.eval_threshold,
@@ -279,7 +282,7 @@ def scale(emb, n: int, real: bool, sample: int = 4000) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     found = sum(h is not None for h in hits)
     kinds = {k: sum(h is not None and h.kind == k for h in hits) for k in ("ngram", "embedding")}
-    print(f"\nscale: {n:,} rows against {n:,} eval prompts, index {guard.index_kind}, "
+    print(f"\nscale: {n:,} rows against {n_eval:,} eval prompts, index {guard.index_kind}, "
           f"{os.cpu_count()} CPUs")
     print(f"{'step':<34} {'seconds':>9}")
     for label, key in (("n-gram index", "ngram_index"), ("encode eval prompts", "encode_eval"),
@@ -292,10 +295,10 @@ def scale(emb, n: int, real: bool, sample: int = 4000) -> None:
         t0 = time.perf_counter()
         emb.encode(rows[:sample])
         rate = sample / (time.perf_counter() - t0)
-        encoded = n + int(t["prefiltered_rows"])
+        encoded = n_eval + int(t["prefiltered_rows"])
         print(f"encode times above are of a stand-in encoder (random unit vectors per text). "
               f"MiniLM here: {rate:.0f} prompts/s on {sample:,} of these prompts, so encoding "
-              f"the {n:,} eval prompts and {int(t['prefiltered_rows']):,} rows would take "
+              f"the {n_eval:,} eval prompts and {int(t['prefiltered_rows']):,} rows would take "
               f"~{encoded / rate:.0f} s (--real-encode measures it)")
     print(f"flagged {found} rows ({kinds}); planted {len(plant)} (half verbatim, half lower-cased "
           f"in a wrapper); peak RSS {peak:.2f} GB")
@@ -305,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="scale at 10,000 rows")
     ap.add_argument("--scale", type=int, default=None, help="rows and eval prompts (100,000)")
+    ap.add_argument("--scale-eval", type=int, default=None,
+                    help="eval prompts in the scale run (default: as many as rows)")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--real-encode", action="store_true",
                     help="encode the scale run with MiniLM (default: measure its rate on a sample)")
@@ -313,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     emb = embedder()
     quality(emb)
     if not args.skip_scale:
-        scale(emb, args.scale or (10_000 if args.quick else 100_000), args.real_encode)
+        scale(emb, args.scale or (10_000 if args.quick else 100_000), args.real_encode,
+              n_eval=args.scale_eval)
     return 0
 
 

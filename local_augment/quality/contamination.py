@@ -98,7 +98,7 @@ class _Table:
         pairs = np.unique(np.stack([hashes, owners.astype(np.uint64)], axis=1), axis=0) \
             if len(hashes) else np.zeros((0, 2), dtype=np.uint64)
         self.hashes = np.ascontiguousarray(pairs[:, 0])
-        self.owners = pairs[:, 1].astype(np.int64)
+        self.owners = pairs[:, 1].astype(np.int32)
 
     def lookup(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """(row, eval prompt, hash) for every window hash found in the table."""
