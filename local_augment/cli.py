@@ -6,7 +6,6 @@ import functools
 import json
 import logging
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import click
 
 from local_augment import __version__
+from local_augment.cli_progress import BarProgress
 from local_augment.config import load_config
 from local_augment.errors import UserError
 from local_augment.formats import FORMAT_CHOICES
@@ -40,63 +40,6 @@ def _methods(value: str | None) -> list[str] | None:
         raise click.BadParameter(f"unknown method(s) {', '.join(unknown)}; "
                                  f"methods: {', '.join(METHODS)}", param_hint="--methods")
     return names
-
-
-# the run's own stages; any other name is a model stage inside them (LLM, embed, translate…)
-RUN_STAGES = ("generate+score", "dedup", "write")
-
-
-class BarProgress:
-    """Renders the library's progress callback: one bar per run stage (rows), and under it one
-    bar for the model stage now running (items, rate, ETA), replaced when the next one starts.
-    Notices are printed once each."""
-
-    def __init__(self, enabled: bool, stream: Any = None) -> None:
-        self.enabled = enabled
-        self.stream = stream or sys.stderr
-        self.bars: dict[str, Any] = {}
-        self.sub: tuple[str, Any] | None = None
-        self.noticed: set[str] = set()
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if stage.startswith("notice: "):
-            note = stage.removeprefix("notice: ")
-            if note not in self.noticed:
-                self.noticed.add(note)
-                click.secho(note, fg="yellow", file=self.stream)
-            return
-        if not self.enabled:
-            return
-        from tqdm import tqdm
-
-        if stage not in RUN_STAGES:
-            if self.sub is None or self.sub[0] != stage:
-                self._close_sub()
-                self.sub = (stage, tqdm(total=total, desc=f"  {stage}", unit="item",
-                                        file=self.stream, leave=False, dynamic_ncols=True,
-                                        position=1, mininterval=1.0))
-            bar = self.sub[1]
-        else:
-            bar = self.bars.get(stage)
-            if bar is None:
-                self.close()  # a new run stage: the earlier bars are finished
-                bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="row",
-                                              file=self.stream, leave=True, dynamic_ncols=True,
-                                              position=0)
-        if total is not None and bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-
-    def _close_sub(self) -> None:
-        if self.sub is not None:
-            self.sub[1].close()
-            self.sub = None
-
-    def close(self) -> None:
-        self._close_sub()
-        for bar in self.bars.values():
-            bar.close()
-        self.bars = {}
 
 
 @click.group()
@@ -133,13 +76,19 @@ def cli(verbose: int) -> None:
                    "inside the shard actors, or auto (ray.data.llm when the cluster has GPUs)")
 @click.option("--ray-llm-replicas", type=click.IntRange(min=1), default=1, show_default=True,
               help="vLLM replicas for --ray-llm ray.data.llm")
+@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(path_type=Path),
+              help="eval prompts (JSONL, Parquet or one per line) no row may copy or reword; "
+                   "repeatable, added to qc.eval_sets")
+@click.option("--drop-contaminated", is_flag=True,
+              help="drop originals that match an eval prompt (default: keep and list them)")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bars")
 @click.pass_context
 @user_errors
 def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
             config_path: Path | None, methods: str | None, seed: int | None, fmt: str | None,
             strict: bool, no_provenance: bool, fresh: bool, executor: str,
-            ray_address: str | None, ray_llm: str, ray_llm_replicas: int, quiet: bool) -> None:
+            ray_address: str | None, ray_llm: str, ray_llm_replicas: int,
+            eval_sets: tuple[Path, ...], drop_contaminated: bool, quiet: bool) -> None:
     """Augment INPUT (Alpaca JSONL, chat messages JSONL or Parquet) into --output-dir.
 
     Without -v, what the model libraries print (vLLM, torch, transformers, Triton, Ray) goes to
@@ -150,7 +99,7 @@ def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
     from local_augment.quiet import quiet_terminal
 
     overrides = {"run.seed": seed} if seed is not None else {}
-    cfg = load_config(config_path, overrides)
+    cfg = _with_eval_sets(load_config(config_path, overrides), eval_sets, drop_contaminated)
     verbose = click_ctx.find_root().params.get("verbose", 0)
     log_path = prepare_output_dir(output_dir) / "logs" / "run.log"
     # transformers' own "Loading weights" bars: never on the terminal
@@ -185,8 +134,59 @@ def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
         f"{c['augmented_share']:.0%} augmented); {c['rejected_rows']} rejected. "
         f"See {result.output_dir / 'report.html'}"
     )
+    _contamination_line(result.report.get("contamination"), result.output_dir)
     for line in result.report.get("diagnosis", []):
         click.secho(line, fg="yellow", err=True)
+
+
+def _with_eval_sets(cfg: Any, eval_sets: tuple[Path, ...], drop: bool) -> Any:
+    """The config with --eval-set files added to qc.eval_sets and --drop-contaminated applied."""
+    if eval_sets:
+        cfg.qc.eval_sets = [*cfg.qc.eval_sets, *eval_sets]
+    if drop:
+        cfg.qc.drop_contaminated = True
+    return cfg
+
+
+def _contamination_line(c: dict[str, Any] | None, output_dir: Path) -> None:
+    if not c:
+        return
+    n = c["originals"]
+    fate = "dropped" if c["drop"] else "kept (--drop-contaminated drops them)"
+    click.secho(f"eval contamination: {n} original(s) match an eval prompt, {fate}; "
+                f"{c['candidates']} candidate(s) and {c['variants_of_contaminated']} variant(s) "
+                f"of contaminated originals rejected. See {output_dir / 'contaminated.jsonl'}",
+                fg="yellow" if n or c["candidates"] else None, err=True)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(path_type=Path),
+              help="eval prompts (JSONL, Parquet or one per line); repeatable")
+@click.option("--output-dir", "-o", required=True, type=click.Path(path_type=Path),
+              help="folder for clean.jsonl, contaminated.jsonl, rejected.jsonl and the report")
+@click.option("--config", "-c", "config_path", type=click.Path(path_type=Path),
+              help="YAML or TOML config; its qc.eval_* keys tune the check")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), help="override detection")
+@click.option("--drop-contaminated", is_flag=True,
+              help="leave contaminated rows out of the clean dataset (they go to rejected.jsonl)")
+@user_errors
+def decontaminate(input_path: Path, eval_sets: tuple[Path, ...], output_dir: Path,
+                  config_path: Path | None, fmt: str | None, drop_contaminated: bool) -> None:
+    """Check INPUT's rows against eval sets (n-grams and embeddings), without augmenting.
+
+    Writes clean.jsonl (clean.parquet for Parquet input: every usable row, contaminated ones
+    only without --drop-contaminated), contaminated.jsonl, rejected.jsonl and the report.
+    """
+    from local_augment.decontaminate import run_decontaminate
+
+    cfg = _with_eval_sets(load_config(config_path), eval_sets, drop_contaminated)
+    report = run_decontaminate(cfg, input_path, output_dir, fmt=fmt)
+    c = report["counts"]
+    click.echo(f"{c['input_rows']} input rows ({c['bad_input_rows']} bad) -> "
+               f"{c['output_rows']} rows in {output_dir / report['output']}; "
+               f"{c['rejected_rows']} rejected")
+    _contamination_line(report["contamination"], output_dir)
 
 
 @cli.command()

@@ -10,8 +10,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from local_augment.config_checks import (
+    CHECK_FIELDS,
+    CheckSettings,
+    MethodChecks,
+    default_method_checks,
+)
 from local_augment.config_sections import (
     BacktranslationConfig,
     EmbedderConfig,
@@ -24,127 +30,12 @@ from local_augment.config_sections import (
 )
 from local_augment.errors import UserError
 from local_augment.methods import LLM_METHODS, METHODS, REGISTRY  # noqa: F401 - re-exported
-
-# Which checks run and how strict they are; every field can be overridden per method under
-# `qc.methods.<method>`. Defaults were chosen with scripts/bench_qc.py on ../shared/data: the
-# judged candidates of a default run (judged/, 518 pairs read by a person) and STS-B dev.
-CHECK_FIELDS: dict[str, Any] = {
-    "similarity_min": (float, Field(0.6, ge=-1, le=1, description=(
-        "embedder cosine below this: out_of_window (meaning changed for certain: on STS-B dev "
-        "pairs near cosine 0.6 are rated 2.5 of 5). The meaning check decides above it"))),
-    "similarity_max": (float, Field(0.995, ge=-1, le=1, description=(
-        "cosine above this: out_of_window (a copy). Deterministic methods use trivial_copy "
-        "instead (templates: 1.0), since format wrappers sit above 0.95 yet are valid"))),
-    "length_ratio_min": (float, Field(0.5, gt=0, description="variant/source characters, at least")),
-    "length_ratio_max": (float, Field(2.0, gt=0, description="variant/source characters, at most")),
-    "min_new_words": (int, Field(0, ge=0, description="words absent from the source, at least")),
-    "artifacts": (bool, Field(True, description=(
-        "artifact:<what>: prompt words (rewrite, JSON, list of 3), labels (Answer:, Sentence 2:), "
-        "Question…Answer, [placeholders], assistant meta talk, new numbering, unbalanced "
-        "brackets/quotes, degenerate repetition — each only when the source lacks it"))),
-    "artifact_labels": (bool, Field(True, description=(
-        "look for labels like 'Task:'; off for methods that add them on purpose (templates)"))),
-    "artifact_numbering": (bool, Field(True, description=(
-        "new list numbering is an artifact; off where lists are the point (outputs)"))),
-    "language": (bool, Field(True, description="wrong_language:<code>: not in the source's language")),
-    "language_confidence": (float, Field(0.9, gt=0.5, le=1, description=(
-        "the identifier's probability for the other language, at least (py3langid)"))),
-    "answered": (bool, Field(True, description=(
-        "answered_instead: an instruction variant closer to the source's output than to the "
-        "source instruction (embedder cosine), or one that contains the instruction followed by "
-        "an answer"))),
-    "lost_detail": (bool, Field(True, description=(
-        "lost_detail:<span>: a number, quote, code, URL, e-mail, placeholder or name of the "
-        "source is missing"))),
-    "added_detail": (bool, Field(True, description="added_detail:<span>: such a span is new")),
-    "negation": (bool, Field(True, description="negation_flip: negated where the source is not")),
-    "perspective": (bool, Field(True, description=(
-        "perspective_changed: the source asks in the first person only (my account), the "
-        "variant in the second only (your account)"))),
-    "kind": (bool, Field(True, description=(
-        "not_its_kind:<kind>: a brief output variant that is not shorter than brief_max_ratio of "
-        "its source, a bulleted one with fewer than two list items"))),
-    "brief_max_ratio": (float, Field(0.9, gt=0, le=1, description=(
-        "a brief output has at most this share of its source's characters"))),
-    "trivial_copy": (bool, Field(True, description=(
-        "trivial_copy: only case, punctuation, filler words (please) or one determiner differ"))),
-    "fluency": (bool, Field(True, description=(
-        "disfluent:<score>: per-token log-likelihood under the scorer LM, minus the source's"))),
-    "fluency_min": (float, Field(-2.0, le=0, description=(
-        "the lowest fluency score kept (nats per token relative to the source). On judged/ good "
-        "template variants score down to -1.4 ('Any idea how to …' is rarer than 'How do I …'), "
-        "so the bar sits below that: it rejects garbled text, not stiff wording"))),
-    "meaning": (bool, Field(True, description=(
-        "meaning_changed:<score>: 0.5·cosine + 0.5·F1 of token-alignment precision and recall"
-        " (BERTScore-style, the embedder's own token vectors)"))),
-    "meaning_min": (float, Field(0.88, ge=-1, le=1, description=(
-        "the lowest meaning score kept: on STS-B dev, pairs scoring 0.875-0.9 are rated 4 of 5 "
-        "('mostly equivalent') on average by people, pairs near 0.75 only 3.3"))),
-    "fit": (bool, Field(False, description=(
-        "output_unfit:<score>: the source's output, scored by the scorer LM after the variant "
-        "instruction, is much less likely than after the source instruction — the variant asks "
-        "for something else (instruction variants only). Off by default: on judged/ it adds "
-        "little beyond the meaning check and costs most of the chain's time on CPU"))),
-    "fit_min": (float, Field(-0.25, le=0, description=(
-        "the lowest output-fit score kept (nats per output token, variant minus source)"))),
-    "min_pass_rate": (float, Field(0.4, ge=0, le=1, description=(
-        "low_yield_method:<passed>/<judged>: when fewer than this share of a method's candidates "
-        "pass the checks (near-copies not counted), its survivors are dropped too. A generator "
-        "that fails that often makes survivors that are mostly QC's misses: with the chain's "
-        "error rates measured on judged/ (97% of bad caught, 98% of good kept), survivors stay "
-        "above 0.95 precision only while at most ~63% of candidates are bad, i.e. ~40% pass"))),
-    "min_judged": (int, Field(20, ge=1, description=(
-        "candidates a method needs before low_yield_method is decided"))),
-}
-
-
-def _check_model(name: str, optional: bool) -> type[BaseModel]:
-    fields: dict[str, Any] = {}
-    for key, (typ, info) in CHECK_FIELDS.items():
-        if optional:
-            fields[key] = (typ | None, Field(None, description=info.description,
-                                             **_bounds(info)))
-        else:
-            fields[key] = (typ, info)
-    return create_model(name, __base__=Section, **fields)
-
-
-def _bounds(info: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for meta in info.metadata:
-        for attr in ("ge", "gt", "le", "lt"):
-            if getattr(meta, attr, None) is not None:
-                out[attr] = getattr(meta, attr)
-    return out
-
-
-CheckSettings = _check_model("CheckSettings", optional=False)
-MethodChecks = _check_model("MethodChecks", optional=True)
-
-
-def _default_method_checks() -> dict[str, Any]:
-    return {
-        # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form
-        # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
-        # length 3.0: a fixed wrapper ("Please help me with this: …") doubles a short question
-        "templates": MethodChecks(similarity_max=1.0, artifact_labels=False, meaning_min=0.75,
-                                  length_ratio_max=3.0),
-        # a refusal row is new (request and reply); only its request's form is checked
-        "refusals": MethodChecks(
-            similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,
-            artifact_labels=False, answered=False, lost_detail=False, added_detail=False,
-            negation=False, perspective=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
-            min_pass_rate=0.0),
-        # a brief answer drops words by design: alignment recall falls, so meaning is looser
-        "outputs": MethodChecks(
-            similarity_min=0.6, similarity_max=0.98, length_ratio_min=0.05,
-            artifact_numbering=False, answered=False, fit=False, meaning_min=0.75),
-    }
+from local_augment.models import default_models_dir
 
 
 class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
     methods: dict[str, MethodChecks] = Field(  # type: ignore[valid-type]
-        default_factory=_default_method_checks,
+        default_factory=default_method_checks,
         description="per-method overrides of any check setting above",
     )
     scorer_model: str = Field(
@@ -157,6 +48,34 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
             "llm: ask the configured llm 'do these two ask for exactly the same thing?' and read "
             "the yes/no log-probabilities; for users who serve a 7B+ model (weak on SmolLM2)"))
     judge_min: float = Field(0.5, ge=0, le=1, description="P(yes) below this: judge_rejected")
+    # the contamination guard (quality/contamination.py): runs when eval_sets is not empty
+    eval_sets: list[Path] = Field(default_factory=list, description=(
+        "eval sets (Alpaca/chat JSONL, Parquet, or plain text one prompt per line), each named "
+        "after its file stem: originals and candidates that passed QC are checked against every "
+        "prompt; --eval-set adds to this list"))
+    eval_ngram: int = Field(13, ge=1, le=64, description=(
+        "n of the normalised-token n-gram match (13 as in lm-evaluation-harness); a prompt "
+        "shorter than n is matched on all its tokens"))
+    eval_min_tokens: int = Field(3, ge=1, le=64, description=(
+        "an eval prompt with fewer tokens matches only a row whose whole prompt is exactly it"))
+    eval_threshold: float = Field(0.8, gt=0, le=1, description=(
+        "embedder cosine between a row's prompt and an eval prompt at or above this: "
+        "contaminated. 0.8 for all-MiniLM-L6-v2, from scripts/bench_contamination.py: 0.95 of "
+        "42 hand-written rewordings caught from 0.72 to 0.82; false positives on unrelated "
+        "prompts of the same topics 2.0% at 0.78, 0.67% at 0.8, 0 at 0.82; on STS-B dev 80% of "
+        "pairs rated 4+ of 5 reach 0.8, 1.5% of pairs rated below 2 do. The lowest value "
+        "keeping false positives under 1%"))
+    eval_prefilter: float = Field(0.5, ge=-1, le=1, description=(
+        "inside a run, a row's prompt is encoded for the embedding check only when its stored "
+        "row vector (prompt + output) has at least this cosine with an eval prompt. On "
+        "scripts/bench_contamination.py the rewordings' row vectors sit at 0.65 or more and "
+        "19% of clean rows pass; -1 encodes every row"))
+    eval_exact_max: int = Field(50_000, ge=1, description=(
+        "eval prompts above this: IVF index instead of exact search"))
+    eval_nprobe: int = Field(16, ge=1, le=4096, description="IVF cells searched per row")
+    drop_contaminated: bool = Field(False, description=(
+        "drop contaminated originals (to rejected.jsonl with their reason); by default they are "
+        "kept and listed in contaminated.jsonl. Their variants are never kept"))
 
     @model_validator(mode="after")
     def _ordered(self) -> QCConfig:
@@ -196,7 +115,8 @@ class MixConfig(Section):
 class RunConfig(Section):
     seed: int = 0
     shard_size: int = Field(2048, ge=1, description="input rows per shard (unit of resume)")
-    models_dir: Path = Field(Path("models"), description="where models/manifest.toml lives")
+    models_dir: Path = Field(default_factory=default_models_dir, description=(
+        "where models/manifest.toml lives (default: $LOCAL_AUGMENT_MODELS, else models)"))
 
 
 class Config(Section):
@@ -305,15 +225,20 @@ def path_fields(cfg: Config) -> list[tuple[BaseModel, str]]:
     return found
 
 
+def _relative_to(p: Path | None, base: Path) -> Path | None:
+    if p is None or p.is_absolute() or p.exists():
+        return p
+    return base / p if (base / p).exists() else p
+
+
 def _resolve_paths(cfg: Config, base: Path) -> Config:
     """Relative file paths in a config file are relative to that file (when they exist there)."""
     for section, field in path_fields(cfg):
         p = getattr(section, field)
-        if p is None or p.is_absolute() or p.exists():
-            continue
-        candidate = base / p
-        if candidate.exists():
-            setattr(section, field, candidate)
+        if isinstance(p, list):
+            setattr(section, field, [_relative_to(Path(x), base) for x in p])
+        else:
+            setattr(section, field, _relative_to(p, base))
     return cfg
 
 
@@ -322,6 +247,8 @@ def absolute_paths(cfg: Config) -> Config:
     cfg = cfg.model_copy(deep=True)
     for section, field in path_fields(cfg):
         p = getattr(section, field)
-        if p is not None:
+        if isinstance(p, list):
+            setattr(section, field, [Path(x).resolve() for x in p])
+        elif p is not None:
             setattr(section, field, Path(p).resolve())
     return cfg

@@ -24,6 +24,16 @@ from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Context
 from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.decontaminate import (
+    build_guard,
+    checked_text,
+    load_sets,
+    record,
+    scan_shard,
+    summary,
+    variant_verdict,
+    write_contaminated,
+)
 from local_augment.diversity import mean_pairwise_distance
 from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
@@ -32,10 +42,12 @@ from local_augment.methods import STANDALONE_METHODS
 from local_augment.models import Manifest, load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
+from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diagnosis import diagnose
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
+from local_augment.quality.reasons import CONTAMINATED_SOURCE
 from local_augment.records import ALPACA, Candidate
 from local_augment.run_setup import (
     count_rows,
@@ -108,6 +120,7 @@ def _run(
     if not input_path.is_file():
         raise UserError(f"{input_path}: no such file")
     container = container_of(input_path, fmt)
+    eval_sets = load_sets(cfg)  # a bad eval set stops the run before any work
     manifest = load_manifest(cfg.run.models_dir)
     explicit = methods is not None
     methods = list(methods) if methods is not None else list(cfg.methods)
@@ -149,8 +162,13 @@ def _run(
             aug.unload()
         ctx.engines.unload_all()
         ctx.cache.close()
+    guard = None
+    if eval_sets:
+        t0 = time.perf_counter()
+        guard = build_guard(cfg, eval_sets, embedder.encode)
+        timings["contamination_index"] += time.perf_counter() - t0
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
-                    progress)
+                    progress, guard=guard)
     report["methods"] = [a.name for a in augmenters]
     report["model_cache"] = {"hits": ctx.cache.hits + done.cache["hits"],
                              "misses": ctx.cache.misses + done.cache["misses"]}
@@ -177,9 +195,16 @@ def open_embedder(cfg: Config, manifest: Manifest) -> Any:
 def finish(
     cfg: Config, store: ShardStore, keys: list[str], output_dir: Path, input_path: Path,
     container: str, provenance: bool, timings: Counter[str], progress: Progress,
+    guard: ContaminationGuard | None = None,
 ) -> dict[str, Any]:
-    """The global steps over every shard: near-duplicates, the mix, then the output files."""
+    """The global steps over every shard: the contamination guard (with eval sets),
+    near-duplicates, the mix, then the output files."""
     t0 = time.perf_counter()
+    guard_seconds = 0.0
+    source_hits: dict[str, Hit] = {}
+    cand_hits: dict[str, Hit] = {}
+    contaminated: list[dict[str, Any]] = []
+    drop = cfg.qc.drop_contaminated
     orig_ids: list[str] = []
     cand_ids: list[str] = []
     picks: dict[str, Pick] = {}
@@ -190,6 +215,16 @@ def finish(
         shard = store.load(key)
         orig_ids.extend(o["id"] for o in shard.originals)
         results.extend((c.method, c.reason) for c in shard.candidates)
+        if guard is not None:  # after QC, before dedup and the mix: originals and QC passes
+            t_guard = time.perf_counter()
+            orig_hits, hits = scan_shard(guard, shard, *store.vectors(key))
+            cand_hits.update(hits)
+            for o, h in zip(shard.originals, orig_hits, strict=True):
+                if h is not None:
+                    source_hits[o["id"]] = h
+                    contaminated.append(record(h, o["id"], o["line"],
+                                               checked_text(o["row"], o.get("layout")), drop))
+            guard_seconds += time.perf_counter() - t_guard
         live_info[key] = [(j, c) for j, c in enumerate(shard.candidates) if c.reason is None]
     # a method whose candidates mostly failed QC: its survivors are mostly QC's misses
     gated = low_yield(results, cfg.qc)
@@ -198,6 +233,10 @@ def finish(
         live_by_key[key] = []
         family: dict[str, list[Candidate]] = {}
         for j, c in live:
+            bad = variant_verdict(c, cand_hits, source_hits) if guard is not None else None
+            if bad is not None:  # never kept, whatever the other steps say
+                verdicts[c.id] = bad
+                continue
             if c.method in gated:
                 verdicts[c.id] = gated[c.method]
                 continue
@@ -213,6 +252,7 @@ def finish(
             picks[c.id] = Pick(c.id, c.source_id, c.method, c.scores.get("similarity", 0.0))
     del live_info, results
     n_orig = len(orig_ids)
+    dropped = {h: source_hits[h].reason for h in source_hits} if drop else {}
     ids = orig_ids + cand_ids  # originals first: candidates are checked against all of them
     protected = np.arange(len(ids)) < n_orig
     dedup_info: dict[str, Any] = {"index": "empty", "original_pairs": 0}
@@ -226,36 +266,46 @@ def finish(
         own_source = np.concatenate([np.full(n_orig, -1, dtype=np.int64), own_source])
         result = find_near_duplicates(
             matrix, protected, cfg.dedup.threshold, exact_max=cfg.dedup.exact_max,
-            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed, own_source=own_source)
+            nprobe=cfg.dedup.nprobe, seed=cfg.run.seed, own_source=own_source,
+            absent=np.array([i in dropped for i in ids], dtype=bool) if dropped else None)
         dedup_info = {"index": result.index_kind, "original_pairs": result.original_pairs}
         for i in np.nonzero(result.duplicate_of >= 0)[0]:
             verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
-    timings["dedup"] += time.perf_counter() - t0
+    timings["dedup"] += time.perf_counter() - t0 - guard_seconds
+    if guard is not None:
+        timings["contamination"] += guard_seconds
     progress("dedup", 1, 1)
     t0 = time.perf_counter()
     survivors = [p for cid, p in picks.items() if cid not in verdicts]
-    for cid, verdict in mix(survivors, n_orig, cfg.mix, cfg.run.seed).items():
+    for cid, verdict in mix(survivors, n_orig - len(dropped), cfg.mix, cfg.run.seed).items():
         if verdict is not None:
             verdicts[cid] = verdict
     timings["mix"] += time.perf_counter() - t0
     distance: dict[str, float] = {}
     if ids:
-        kept = np.concatenate([np.ones(n_orig, dtype=bool),
+        kept = np.concatenate([np.array([o not in dropped for o in orig_ids], dtype=bool),
                                np.array([c not in verdicts for c in cand_ids], dtype=bool)])
         distance = {
             "before": mean_pairwise_distance(matrix, np.arange(n_orig), seed=cfg.run.seed),
             "after": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=cfg.run.seed)}
         del matrix
     t0 = time.perf_counter()
-    report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance)
+    if guard is not None:
+        write_contaminated(output_dir, contaminated)
+    report = write_outputs(store, keys, verdicts, output_dir, input_path, container, provenance,
+                           dropped=dropped)
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
     report["dedup"] = dedup_info
+    if guard is not None:
+        variants = sum(v.startswith(CONTAMINATED_SOURCE + ":") for v in verdicts.values())
+        report["contamination"] = summary(guard, contaminated, len(cand_hits), variants, drop,
+                                          guard_seconds)
     if distance:
         report["diversity"]["before"]["mean_distance"] = distance["before"]
         report["diversity"]["after"]["mean_distance"] = distance["after"]
     report["low_yield_methods"] = gated
-    report["mix"] = {"budget": budget(n_orig, cfg.mix), **cfg.mix.model_dump()}
+    report["mix"] = {"budget": budget(n_orig - len(dropped), cfg.mix), **cfg.mix.model_dump()}
     report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report

@@ -139,6 +139,37 @@ def _diversity(report: dict[str, Any]) -> str:
             "on a sample of 2,000.</p>")
 
 
+def _contamination(c: dict[str, Any]) -> str:
+    """What the guard checked and found: counts, then the contaminated originals."""
+    summary = {
+        "eval sets (prompts)": ", ".join(f"{k} ({v})" for k, v in c.get("sets", {}).items()),
+        "contaminated originals": c.get("originals", 0),
+        "dropped originals": c.get("dropped_originals", 0),
+        "contaminated candidates (rejected)": c.get("candidates", 0),
+        "variants of contaminated originals (rejected)": c.get("variants_of_contaminated", 0),
+        "match": f"{c.get('ngram')}-grams; embedding cosine ≥ {c.get('threshold')} "
+                 f"({c.get('index')})",
+    }
+    per_set = "".join(f"<tr><td>{html.escape(s)}</td><td>{k.get('ngram', 0)}</td>"
+                      f"<td>{k.get('embedding', 0)}</td></tr>"
+                      for s, k in c.get("originals_per_set", {}).items())
+    out = [_table(summary), "<table><tr><th>set</th><th>ngram</th><th>embedding</th></tr>"
+           f"{per_set}</table>"]
+    rows = c.get("rows", [])
+    if rows:
+        body = "".join(
+            "<tr>" + "".join(f"<td>{_esc(v)}</td>" for v in (
+                r["id"], r["text"], f"{r['set']}:{r['eval_id']}", r["eval_text"], r["kind"],
+                r["score"], "dropped" if r["dropped"] else "kept")) + "</tr>" for r in rows)
+        more = c.get("originals", 0) - len(rows)
+        out.append("<div class='wide'><table class='rows'><tr><th>row</th><th>text</th>"
+                   "<th>eval prompt</th><th>eval text</th><th>kind</th><th>score</th><th></th>"
+                   f"</tr>{body}</table></div>"
+                   + (f"<p class='note'>{more} more in contaminated.jsonl</p>" if more > 0
+                      else "<p class='note'>all of them are in contaminated.jsonl</p>"))
+    return "".join(out)
+
+
 def render_html(report: dict[str, Any]) -> str:
     counts = report.get("counts", {})
     hist = report.get("histograms", {})
@@ -172,6 +203,8 @@ def render_html(report: dict[str, Any]) -> str:
         sections[1:1] = ["<h2>Diversity</h2>", _diversity(report)]
     if report.get("samples"):
         sections += ["<h2>Rows, per method</h2>", *_samples(report)]
+    if report.get("contamination"):
+        sections[:0] = ["<h2>Eval-set contamination</h2>", _contamination(report["contamination"])]
     sections += ["<h2>Near-duplicates</h2>", _table(report.get("dedup", {})),
                  "<h2>Timings (s)</h2>", _table(report.get("timings", {})),
                  "<h2>Accounting</h2>", _table(report.get("accounting", {}))]

@@ -60,7 +60,9 @@ def fingerprint(cfg: Config, input_path: Path, augmenters: list[Augmenter], meth
     blob = json.dumps({
         "version": __version__, "input": [str(input_path.resolve()), st.st_size, st.st_mtime_ns],
         "methods": methods, "seed": cfg.run.seed, "shard_size": cfg.run.shard_size,
-        "qc": cfg.qc.model_dump(mode="json"), "embedder": cfg.embedder.model,
+        "qc": {k: v for k, v in cfg.qc.model_dump(mode="json").items()
+               if not k.startswith("eval_") and k != "drop_contaminated"},  # used in finish only
+        "embedder": cfg.embedder.model,
         "augmenters": {a.name: a.describe() for a in augmenters}, "models": model_sums,
     }, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -38,6 +38,7 @@ class Tally:
         self.input_rows = 0
         self.bad = 0
         self.originals = 0
+        self.dropped = 0  # contaminated originals dropped (--drop-contaminated)
         self.candidates: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -97,7 +98,8 @@ def _reject_row(c: Candidate, reason: str) -> dict[str, Any]:
 
 
 def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenance: bool,
-          tally: Tally, rejects: AtomicJsonlWriter) -> Iterator[dict[str, Any]]:
+          tally: Tally, rejects: AtomicJsonlWriter, dropped: dict[str, str]
+          ) -> Iterator[dict[str, Any]]:
     for key in keys:
         shard = store.load(key)
         tally.bad += len(shard.bad)
@@ -122,6 +124,12 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
                 tally.rejected_by_method[c.method][kind] += 1
                 rejects.write(_reject_row(c, reason))
         for o in shard.originals:
+            if o["id"] in dropped:  # a contaminated original (its variants are rejects too)
+                tally.dropped += 1
+                rejects.write({"id": o["id"], "line": o["line"], "reason": dropped[o["id"]],
+                               "row": o["row"]})
+                by_source.pop(o["id"], None)
+                continue
             row = dict(o["row"])
             asked = prompt_text(Example(o["id"], o["line"], o["layout"], o["row"]))
             tally.before.add(asked)
@@ -143,11 +151,14 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
 def write_outputs(
     store: ShardStore, keys: list[str], verdicts: dict[str, str], output_dir: Path,
     input_path: Path, container: str, provenance: bool,
+    dropped: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """augmented.jsonl (or .parquet) and rejected.jsonl; `dropped`: original id -> reason, for
+    originals that go to the rejects instead of the output (contaminated, --drop-contaminated)."""
     tally = Tally()
     rejects = AtomicJsonlWriter(output_dir / "rejected.jsonl")
     try:
-        rows = _rows(store, keys, verdicts, provenance, tally, rejects)
+        rows = _rows(store, keys, verdicts, provenance, tally, rejects, dropped or {})
         if container == PARQUET:
             out_name = "augmented.parquet"
             written = write_parquet_rows(output_dir / out_name, map(_flatten_provenance, rows))
@@ -178,14 +189,15 @@ def account(tally: Tally, written: int, rejected_rows: int, input_path: Path,
     checks = {
         "input_rows == originals + bad_input": tally.input_rows == tally.originals + tally.bad,
         "candidates == accepted + rejected": n_candidates == augmented + cand_rejects,
-        "output rows == originals + accepted": written == tally.originals + augmented,
-        "rejected.jsonl rows == bad_input + rejected candidates":
-            rejected_rows == tally.bad + cand_rejects,
+        "output rows == originals - dropped originals + accepted":
+            written == tally.originals - tally.dropped + augmented,
+        "rejected.jsonl rows == bad_input + dropped originals + rejected candidates":
+            rejected_rows == tally.bad + tally.dropped + cand_rejects,
     }
     broken = [k for k, ok in checks.items() if not ok]
     if broken:
         raise RuntimeError(f"accounting does not add up: {', '.join(broken)} — this is a bug")
-    total = tally.originals + augmented
+    total = tally.originals - tally.dropped + augmented
     return {
         "input": str(input_path),
         "output": out_name,
@@ -193,6 +205,7 @@ def account(tally: Tally, written: int, rejected_rows: int, input_path: Path,
             "input_rows": tally.input_rows,
             "bad_input_rows": tally.bad,
             "originals": tally.originals,
+            "dropped_originals": tally.dropped,
             "candidates": n_candidates,
             "augmented": augmented,
             "output_rows": written,

@@ -1,7 +1,7 @@
 """`make bench`: run every benchmark script one after another and print their tables.
 
-bench_qc, bench_qc_quality and bench_dedup always run; bench_backtranslation, bench_llm, bench_ray and bench_memory run when their
-files exist. Each runs as its own process (so one's memory and threads do not disturb the next),
+bench_qc, bench_qc_quality, bench_dedup and bench_contamination always run; bench_backtranslation,
+bench_llm, bench_ray and bench_memory run when their files exist. Each runs as its own process (so one's memory and threads do not disturb the next),
 with `--quick` passed through. Exits non-zero if any script fails; asserts no timings.
 
     python scripts/bench.py [--quick] [--only qc,dedup]
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REQUIRED = ["bench_qc", "bench_qc_quality", "bench_dedup"]
+REQUIRED = ["bench_qc", "bench_qc_quality", "bench_dedup", "bench_contamination"]
 OPTIONAL = ["bench_backtranslation", "bench_llm", "bench_ray", "bench_memory"]
 
 
@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes, passed to every script")
     ap.add_argument("--only", default="",
-                    help="comma-separated names to run (qc, dedup, backtranslation, llm, ray, memory)")
+                    help="comma-separated names to run (qc, dedup, contamination, backtranslation, "
+                         "llm, ray, memory)")
     args = ap.parse_args(argv)
     only = {f"bench_{s.strip().removeprefix('bench_')}" for s in args.only.split(",") if s.strip()}
 

@@ -33,7 +33,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
-    return ROOT / "models"
+    return Path(os.environ["LOCAL_AUGMENT_MODELS"])
 
 
 @pytest.fixture(scope="session")

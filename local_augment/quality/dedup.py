@@ -97,6 +97,7 @@ def neighbour_pairs(
 def find_near_duplicates(
     vectors: np.ndarray, protected: np.ndarray, threshold: float, *,
     exact_max: int = 20_000, nprobe: int = 4, seed: int = 0, own_source: np.ndarray | None = None,
+    absent: np.ndarray | None = None,
 ) -> DedupResult:
     """Walk rows in order; a row duplicates an earlier *kept* row if their cosine ≥ threshold.
 
@@ -108,6 +109,7 @@ def find_near_duplicates(
     output by design, so the row vector (prompt + output) calls them duplicates even when the
     prompts differ; QC has compared each with the source, and the pipeline drops siblings that
     are lexical copies of each other. Every other row is compared as usual.
+    `absent[i]`: row i is not in the output (a dropped original): nothing duplicates it.
     """
     n = len(vectors)
     q, nb, sim, kind = neighbour_pairs(vectors, threshold, exact_max=exact_max, nprobe=nprobe,
@@ -117,9 +119,11 @@ def find_near_duplicates(
     starts = np.searchsorted(q, np.arange(n + 1))
     dup_of = np.full(n, -1, dtype=np.int64)
     dup_sim = np.zeros(n, dtype=np.float32)
-    kept = np.ones(n, dtype=bool)
+    kept = np.ones(n, dtype=bool) if absent is None else ~absent
     original_pairs = 0
     for i in np.unique(q):
+        if absent is not None and absent[i]:
+            continue
         lo, hi = starts[i], starts[i + 1]
         for j, s in zip(nb[lo:hi], sim[lo:hi], strict=True):
             if own_source is not None and own_source[i] >= 0 and (

@@ -10,6 +10,8 @@ TRIVIAL_COPY = "trivial_copy"
 ANSWERED_INSTEAD = "answered_instead"
 NEGATION_FLIP = "negation_flip"
 PERSPECTIVE_CHANGED = "perspective_changed"
+EVAL_CONTAMINATION = "eval_contamination"
+CONTAMINATED_SOURCE = "contaminated_source"
 
 # generators' own reasons (before QC): what a model's answer could not give
 EMPTY_OUTPUT = "empty_output"
@@ -21,12 +23,12 @@ NOT_BULLETED = "not_bulleted"
 def too_long(words: int) -> str:
     return f"too_long:{words}"
 
-
 # every kind the chain can give, cheapest check first (reports list them in this order)
 KINDS = (
     EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
     NEGATION_FLIP, PERSPECTIVE_CHANGED, "length_ratio", "few_new_words", "wrong_language", "out_of_window",
     "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
+    EVAL_CONTAMINATION, CONTAMINATED_SOURCE,
 )
 # kinds that say a candidate is too close to its source, not that its generator failed
 NEAR_COPY = frozenset({TRIVIAL_COPY, "few_new_words", "identical_to_source", "same_as_sibling"})
@@ -79,3 +81,13 @@ def not_its_kind(what: str) -> str:
 
 def low_yield_method(passed: int, judged: int) -> str:
     return f"low_yield_method:{passed}/{judged}"
+
+
+def eval_contamination(set_name: str, eval_id: str, how: str, score: float) -> str:
+    """A row that matches eval prompt `eval_id` of set `set_name` (how: ngram or embedding)."""
+    return f"{EVAL_CONTAMINATION}:{set_name}:{eval_id}:{how}:{score:.2f}"
+
+
+def contaminated_source(source_id: str) -> str:
+    """A variant of a contaminated original: never kept."""
+    return f"{CONTAMINATED_SOURCE}:{source_id}"

@@ -1,0 +1,126 @@
+"""The quality-control check settings: one field per check, a per-method override model, and the
+per-method defaults (qc.methods.<method>)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from local_augment.config_sections import Section
+
+# Which checks run and how strict they are; every field can be overridden per method under
+# `qc.methods.<method>`. Defaults were chosen with scripts/bench_qc.py on ../shared/data: the
+# judged candidates of a default run (judged/, 518 pairs read by a person) and STS-B dev.
+CHECK_FIELDS: dict[str, Any] = {
+    "similarity_min": (float, Field(0.6, ge=-1, le=1, description=(
+        "embedder cosine below this: out_of_window (meaning changed for certain: on STS-B dev "
+        "pairs near cosine 0.6 are rated 2.5 of 5). The meaning check decides above it"))),
+    "similarity_max": (float, Field(0.995, ge=-1, le=1, description=(
+        "cosine above this: out_of_window (a copy). Deterministic methods use trivial_copy "
+        "instead (templates: 1.0), since format wrappers sit above 0.95 yet are valid"))),
+    "length_ratio_min": (float, Field(0.5, gt=0, description="variant/source characters, at least")),
+    "length_ratio_max": (float, Field(2.0, gt=0, description="variant/source characters, at most")),
+    "min_new_words": (int, Field(0, ge=0, description="words absent from the source, at least")),
+    "artifacts": (bool, Field(True, description=(
+        "artifact:<what>: prompt words (rewrite, JSON, list of 3), labels (Answer:, Sentence 2:), "
+        "Question…Answer, [placeholders], assistant meta talk, new numbering, unbalanced "
+        "brackets/quotes, degenerate repetition — each only when the source lacks it"))),
+    "artifact_labels": (bool, Field(True, description=(
+        "look for labels like 'Task:'; off for methods that add them on purpose (templates)"))),
+    "artifact_numbering": (bool, Field(True, description=(
+        "new list numbering is an artifact; off where lists are the point (outputs)"))),
+    "language": (bool, Field(True, description="wrong_language:<code>: not in the source's language")),
+    "language_confidence": (float, Field(0.9, gt=0.5, le=1, description=(
+        "the identifier's probability for the other language, at least (py3langid)"))),
+    "answered": (bool, Field(True, description=(
+        "answered_instead: an instruction variant closer to the source's output than to the "
+        "source instruction (embedder cosine), or one that contains the instruction followed by "
+        "an answer"))),
+    "lost_detail": (bool, Field(True, description=(
+        "lost_detail:<span>: a number, quote, code, URL, e-mail, placeholder or name of the "
+        "source is missing"))),
+    "added_detail": (bool, Field(True, description="added_detail:<span>: such a span is new")),
+    "negation": (bool, Field(True, description="negation_flip: negated where the source is not")),
+    "perspective": (bool, Field(True, description=(
+        "perspective_changed: the source asks in the first person only (my account), the "
+        "variant in the second only (your account)"))),
+    "kind": (bool, Field(True, description=(
+        "not_its_kind:<kind>: a brief output variant that is not shorter than brief_max_ratio of "
+        "its source, a bulleted one with fewer than two list items"))),
+    "brief_max_ratio": (float, Field(0.9, gt=0, le=1, description=(
+        "a brief output has at most this share of its source's characters"))),
+    "trivial_copy": (bool, Field(True, description=(
+        "trivial_copy: only case, punctuation, filler words (please) or one determiner differ"))),
+    "fluency": (bool, Field(True, description=(
+        "disfluent:<score>: per-token log-likelihood under the scorer LM, minus the source's"))),
+    "fluency_min": (float, Field(-2.0, le=0, description=(
+        "the lowest fluency score kept (nats per token relative to the source). On judged/ good "
+        "template variants score down to -1.4 ('Any idea how to …' is rarer than 'How do I …'), "
+        "so the bar sits below that: it rejects garbled text, not stiff wording"))),
+    "meaning": (bool, Field(True, description=(
+        "meaning_changed:<score>: 0.5·cosine + 0.5·F1 of token-alignment precision and recall"
+        " (BERTScore-style, the embedder's own token vectors)"))),
+    "meaning_min": (float, Field(0.88, ge=-1, le=1, description=(
+        "the lowest meaning score kept: on STS-B dev, pairs scoring 0.875-0.9 are rated 4 of 5 "
+        "('mostly equivalent') on average by people, pairs near 0.75 only 3.3"))),
+    "fit": (bool, Field(False, description=(
+        "output_unfit:<score>: the source's output, scored by the scorer LM after the variant "
+        "instruction, is much less likely than after the source instruction — the variant asks "
+        "for something else (instruction variants only). Off by default: on judged/ it adds "
+        "little beyond the meaning check and costs most of the chain's time on CPU"))),
+    "fit_min": (float, Field(-0.25, le=0, description=(
+        "the lowest output-fit score kept (nats per output token, variant minus source)"))),
+    "min_pass_rate": (float, Field(0.4, ge=0, le=1, description=(
+        "low_yield_method:<passed>/<judged>: when fewer than this share of a method's candidates "
+        "pass the checks (near-copies not counted), its survivors are dropped too. A generator "
+        "that fails that often makes survivors that are mostly QC's misses: with the chain's "
+        "error rates measured on judged/ (97% of bad caught, 98% of good kept), survivors stay "
+        "above 0.95 precision only while at most ~63% of candidates are bad, i.e. ~40% pass"))),
+    "min_judged": (int, Field(20, ge=1, description=(
+        "candidates a method needs before low_yield_method is decided"))),
+}
+
+
+def _check_model(name: str, optional: bool) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for key, (typ, info) in CHECK_FIELDS.items():
+        if optional:
+            fields[key] = (typ | None, Field(None, description=info.description,
+                                             **_bounds(info)))
+        else:
+            fields[key] = (typ, info)
+    return create_model(name, __base__=Section, **fields)
+
+
+def _bounds(info: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for meta in info.metadata:
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(meta, attr, None) is not None:
+                out[attr] = getattr(meta, attr)
+    return out
+
+
+CheckSettings = _check_model("CheckSettings", optional=False)
+MethodChecks = _check_model("MethodChecks", optional=True)
+
+
+def default_method_checks() -> dict[str, Any]:
+    return {
+        # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form
+        # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
+        # length 3.0: a fixed wrapper ("Please help me with this: …") doubles a short question
+        "templates": MethodChecks(similarity_max=1.0, artifact_labels=False, meaning_min=0.75,
+                                  length_ratio_max=3.0),
+        # a refusal row is new (request and reply); only its request's form is checked
+        "refusals": MethodChecks(
+            similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,
+            artifact_labels=False, answered=False, lost_detail=False, added_detail=False,
+            negation=False, perspective=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
+            min_pass_rate=0.0),
+        # a brief answer drops words by design: alignment recall falls, so meaning is looser
+        "outputs": MethodChecks(
+            similarity_min=0.6, similarity_max=0.98, length_ratio_min=0.05,
+            artifact_numbering=False, answered=False, fit=False, meaning_min=0.75),
+    }
