@@ -24,7 +24,7 @@ N synthetic eval prompts (eight request frames around five random words of the e
 vocabulary; 1 % of rows plant an eval prompt verbatim, 1 % lower-cased in a wrapper), checked as
 `local-augment decontaminate` does (every prompt not matched by n-grams is encoded): seconds for
 the n-gram index and lookup, encoding, the FAISS index and search, and peak RSS. Encoding 2N
-prompts with MiniLM takes most of an hour on 2 cores, so by default a stand-in encoder (random
+prompts with MiniLM took 31 min at N = 100,000 on 2 cores, so by default a stand-in encoder (random
 unit vectors) feeds FAISS and MiniLM's rate is measured on a sample; --real-encode encodes all.
 
     python scripts/bench_contamination.py [--quick] [--scale N] [--skip-scale] [--real-encode]
