@@ -121,7 +121,9 @@ def test_prompt_override(manifest, tmp_path):
 
 
 @pytest.mark.slow
-def test_paraphrase_on_smollm2(llm_ctx):
+@pytest.mark.parametrize("style", ["single", "list"])
+def test_paraphrase_on_smollm2(llm_ctx, style):
+    llm_ctx.config.paraphrase.style = style
     aug = paraphrase.create(llm_ctx)
     aug.load()
     batch = [EX, MSG, Example(id="ex3", line=3, layout="alpaca",
@@ -130,13 +132,20 @@ def test_paraphrase_on_smollm2(llm_ctx):
     assert cands, "at least one candidate (possibly rejected) per instruction"
     assert {c.source_id for c in cands} == {"ex1", "ex2", "ex3"}
     assert len({c.id for c in cands}) == len(cands)
+    if style == "single":
+        assert len(cands) == 3 * aug.n  # one per request, never more
     allowed = {None, "copy_of_source", "empty_output", "unparseable_llm_output"}
     for c in cands:
         assert c.reason in allowed
         assert 0 <= c.index < aug.n
         assert c.model["name"] == "smollm2-135m-instruct" and c.model["engine"].startswith("vllm")
         assert c.model["checksum"].startswith("sha256:")
-        assert c.params["template"].startswith("paraphrase@") and c.params["sampling"]["guided_json"]
-        assert c.seed == 0
+        assert c.params["style"] == style and c.seed == 0
+        if style == "single":
+            assert c.params["template"].startswith("paraphrase_single@")
+            assert c.params["axis"] in aug.cfg.axes
+        else:
+            assert c.params["template"].startswith("paraphrase@")
+            assert c.params["sampling"]["guided_json"]
         if c.reason == "unparseable_llm_output":
             assert c.raw
