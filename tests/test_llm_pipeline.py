@@ -181,11 +181,11 @@ class FlakyProxy:
 def test_server_dying_mid_run_stops_clearly_and_the_rerun_resumes(vllm_server, tmp_path):
     data = _subset(tmp_path, 12)  # 3 shards of 4
     out = tmp_path / "out"
-    # a shard of 4 makes at most 4 paraphrase + 8 output-variant chats: shard 0 completes, then
-    # the server dies during shard 1
+    # a shard of 4 makes at most 4 paraphrase (one list each) + 8 output-variant chats: shard 0
+    # completes, then the server dies during shard 1
     proxy = FlakyProxy(vllm_server, fail_after=14)
     try:
-        cfg = _cfg(proxy.url, **{"refusals.cases": None})
+        cfg = _cfg(proxy.url, **{"refusals.cases": None, "paraphrase.style": "list"})
         with pytest.raises(UserError, match="not answering"):
             pipeline.run(cfg, data, out, methods=["paraphrase", "outputs"])
         done = sorted(p.name for p in (out / ".work" / "shards").glob("*.done"))
