@@ -38,7 +38,7 @@ class RefusalsConfig(Section):
     reply_rewrites: bool = Field(False, description=(
         "ask the LLM to reword each case's reason and alternative for its other rows, so replies "
         "vary beyond the opener; a rewording that loses or adds a detail or flips a negation "
-        "falls back to the case's own words (off by default: weak on SmolLM2, see README)"))
+        "falls back to the case's own words (off by default: then replies use the case's words)"))
 
 
 class BacktranslationConfig(Section):
