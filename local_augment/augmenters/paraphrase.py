@@ -23,6 +23,7 @@ from local_augment.augmenters.prompting import (
     PROMPTS_DIR,
     Prompt,
     clean_item,
+    content_id,
     load_prompt,
     normalized,
     parse_list,
@@ -30,12 +31,6 @@ from local_augment.augmenters.prompting import (
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.quality import reasons
 from local_augment.records import Candidate, Example
-
-
-def hash_text(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 log = logging.getLogger("local_augment.paraphrase")
 
@@ -210,7 +205,7 @@ class ParaphraseAugmenter(LLMAugmenter):
     def details(self) -> dict[str, Any]:
         demos = json.dumps(self.demos, sort_keys=True)
         return {"template": self.prompt.id, "model": self.llm.describe(),
-                "sampling": self.sampling([]).describe(), "demos": hash_text(demos),
+                "sampling": self.sampling([]).describe(), "demos": content_id(demos),
                 "system_prompt": self.ctx.config.llm.system_prompt}
 
 

@@ -39,8 +39,12 @@ def load_prompt(name: str, override: str | Path | None = None) -> Prompt:
         raise UserError(f"{path}: cannot read prompt template: {exc.strerror or exc}") from exc
     if not text:
         raise UserError(f"{path}: prompt template is empty")
-    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
-    return Prompt(id=f"{path.stem}@{digest}", text=text)
+    return Prompt(id=f"{path.stem}@{content_id(text)}", text=text)
+
+
+def content_id(text: str) -> str:
+    """A short hash of a prompt file's text, for provenance and the resume fingerprint."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:8]
 
 
 def _unescape(s: str) -> str:
