@@ -32,7 +32,7 @@ endif
 	@touch $(STAMP)
 
 models: install
-	$(BIN)/python scripts/install_models.py $(if $(BUNDLE),--bundle $(BUNDLE))
+	$(BIN)/python scripts/install_models.py $(if $(BUNDLE),--bundle $(BUNDLE)) $(if $(LLM),--with $(LLM))
 
 augment: models
 	$(BIN)/local-augment augment $(INPUT) --output-dir $(OUT) --config $(CONFIG)

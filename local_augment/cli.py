@@ -197,19 +197,24 @@ def decontaminate(input_path: Path, eval_sets: tuple[Path, ...], output_dir: Pat
               help="write scored lines here (default: standard output)")
 @click.option("--all-scores", is_flag=True,
               help="compute every score for every pair, not only until the first reject")
+@click.option("--method", "method", default=None,
+              help="the method of lines that name none (e.g. paraphrase)")
+@click.option("--gate", is_flag=True,
+              help="apply the low-yield gate as a run does (for a file of one run's candidates)")
 @user_errors
 def qc(pairs_path: Path, config_path: Path | None, out_path: Path | None,
-       all_scores: bool) -> None:
+       all_scores: bool, method: str | None, gate: bool) -> None:
     """Score (source, variant) pairs with the quality-control chain, without a run.
 
-    Each line of PAIRS.jsonl has method, source_instruction, source_output,
-    variant_instruction and variant_output; each output line adds `verdict` (kept, or the
-    reject reason) and `scores`.
+    Each line of PAIRS.jsonl has source_instruction and variant_instruction, and may have
+    method, source_output and variant_output; each output line is the input line plus
+    `verdict` (kept, or the reject reason) and `scores`.
     """
     from local_augment.quality.pairs import score_pairs
 
     cfg = load_config(config_path)
-    n, counts, notices = score_pairs(pairs_path, cfg, out_path, exhaustive=all_scores)
+    n, counts, notices = score_pairs(pairs_path, cfg, out_path, exhaustive=all_scores,
+                                     method=method, gate=gate)
     for note in notices:
         click.secho(note, fg="yellow", err=True)
     summary = ", ".join(f"{k} {v}" for k, v in counts.most_common())

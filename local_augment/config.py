@@ -31,6 +31,9 @@ from local_augment.config_sections import (
 from local_augment.errors import UserError
 from local_augment.methods import LLM_METHODS, METHODS, REGISTRY  # noqa: F401 - re-exported
 from local_augment.models import default_models_dir
+from local_augment.quality.equivalence import load_model
+
+JUDGED_BAR = load_model("judged").threshold
 
 
 class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
@@ -45,9 +48,13 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
     scorer_device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
     judge: Literal["none", "llm"] = Field(
         "none", description=(
-            "llm: ask the configured llm 'do these two ask for exactly the same thing?' and read "
-            "the yes/no log-probabilities; for users who serve a 7B+ model (weak on SmolLM2)"))
-    judge_min: float = Field(0.5, ge=0, le=1, description="P(yes) below this: judge_rejected")
+            "llm: the judged regime. The configured llm is asked 'are A and B the same "
+            "request?' in both orders (quality/judge.py), and its yes/no log-probabilities join "
+            "the embedded signals in the judged equivalence model, which then decides instead "
+            "of equivalence_min (examples/judged.yaml; weak on SmolLM2)"))
+    judge_min: float = Field(JUDGED_BAR, ge=0, le=1, description=(
+        "judged regime: P(same request) below this: judge_rejected. The fitted operating "
+        "point of the judged model (scripts/fit_equivalence.py)"))
     # the contamination guard (quality/contamination.py): runs when eval_sets is not empty
     eval_sets: list[Path] = Field(default_factory=list, description=(
         "eval sets (Alpaca/chat JSONL, Parquet, or plain text one prompt per line), each named "

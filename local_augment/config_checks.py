@@ -8,19 +8,27 @@ from typing import Any
 from pydantic import BaseModel, Field, create_model
 
 from local_augment.config_sections import Section
+from local_augment.quality.equivalence import load_model
+
+EMBEDDED_BAR = load_model("embedded").threshold
 
 # Which checks run and how strict they are; every field can be overridden per method under
 # `qc.methods.<method>`. Defaults were chosen with scripts/bench_qc.py on ../shared/data: the
 # judged candidates of a default run (judged/, 518 pairs read by a person) and STS-B dev.
 CHECK_FIELDS: dict[str, Any] = {
-    "similarity_min": (float, Field(0.6, ge=-1, le=1, description=(
-        "embedder cosine below this: out_of_window (meaning changed for certain: on STS-B dev "
-        "pairs near cosine 0.6 are rated 2.5 of 5). The meaning check decides above it"))),
+    "similarity_min": (float, Field(0.3, ge=-1, le=1, description=(
+        "embedder cosine below this: out_of_window (another request for certain: 1% of 174 "
+        "people-written paraphrases of bank requests fall below 0.29). The equivalence "
+        "decision decides above it"))),
     "similarity_max": (float, Field(0.995, ge=-1, le=1, description=(
         "cosine above this: out_of_window (a copy). Deterministic methods use trivial_copy "
         "instead (templates: 1.0), since format wrappers sit above 0.95 yet are valid"))),
-    "length_ratio_min": (float, Field(0.5, gt=0, description="variant/source characters, at least")),
-    "length_ratio_max": (float, Field(2.0, gt=0, description="variant/source characters, at most")),
+    "length_ratio_min": (float, Field(0.3, gt=0, description=(
+        "variant/source content words (each plus one), at least. On 174 people-written "
+        "paraphrases of bank requests (../shared/data/paraphrase_pairs) 1% fall below 0.33"))),
+    "length_ratio_max": (float, Field(4.0, gt=0, description=(
+        "variant/source content words (each plus one), at most; 1% of those paraphrases are "
+        "above 3.4 (a one-line request and its three-sentence wording)"))),
     "min_new_words": (int, Field(0, ge=0, description="words absent from the source, at least")),
     "artifacts": (bool, Field(True, description=(
         "artifact:<what>: prompt words (rewrite, JSON, list of 3), labels (Answer:, Sentence 2:), "
@@ -54,16 +62,24 @@ CHECK_FIELDS: dict[str, Any] = {
         "trivial_copy: only case, punctuation, filler words (please) or one determiner differ"))),
     "fluency": (bool, Field(True, description=(
         "disfluent:<score>: per-token log-likelihood under the scorer LM, minus the source's"))),
-    "fluency_min": (float, Field(-2.0, le=0, description=(
-        "the lowest fluency score kept (nats per token relative to the source). On judged/ good "
-        "template variants score down to -1.4 ('Any idea how to …' is rarer than 'How do I …'), "
-        "so the bar sits below that: it rejects garbled text, not stiff wording"))),
+    "fluency_min": (float, Field(-3.5, le=0, description=(
+        "the lowest fluency score kept (nats per token relative to the source). People's own "
+        "rewordings of bank requests score down to -3.7 ('i cannot get virtual card to work'): "
+        "at -2.0 this check rejected 11.5% of 174 valid ones and caught none of the 7 rows "
+        "judged disfluent in judged/; at -3.5 it rejects 1.7%. It rejects garbled text, not "
+        "informal wording"))),
     "meaning": (bool, Field(True, description=(
-        "meaning_changed:<score>: 0.5·cosine + 0.5·F1 of token-alignment precision and recall"
-        " (BERTScore-style, the embedder's own token vectors)"))),
+        "meaning_changed:<score>: instruction variants: P(same request) of the equivalence "
+        "model (quality/equivalence.py: cosine, token alignment both ways, content overlap and "
+        "length, fitted on labelled request pairs); output variants: 0.5·cosine + 0.5·F1 of "
+        "token-alignment precision and recall (BERTScore-style)"))),
     "meaning_min": (float, Field(0.88, ge=-1, le=1, description=(
-        "the lowest meaning score kept: on STS-B dev, pairs scoring 0.875-0.9 are rated 4 of 5 "
-        "('mostly equivalent') on average by people, pairs near 0.75 only 3.3"))),
+        "output variants: the lowest meaning score kept (on STS-B dev, pairs scoring 0.875-0.9 "
+        "are rated 4 of 5 on average by people, pairs near 0.75 only 3.3)"))),
+    "equivalence_min": (float, Field(EMBEDDED_BAR, ge=0, le=1, description=(
+        "instruction variants: the lowest P(same request) kept in the embedded regime (no "
+        "judge). The fitted operating point: cross-validated precision 0.87 on the BANKING77 "
+        "pairs' mix (scripts/fit_equivalence.py)"))),
     "fit": (bool, Field(False, description=(
         "output_unfit:<score>: the source's output, scored by the scorer LM after the variant "
         "instruction, is much less likely than after the source instruction — the variant asks "
@@ -110,9 +126,7 @@ def default_method_checks() -> dict[str, Any]:
     return {
         # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form
         # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
-        # length 3.0: a fixed wrapper ("Please help me with this: …") doubles a short question
-        "templates": MethodChecks(similarity_max=1.0, artifact_labels=False, meaning_min=0.75,
-                                  length_ratio_max=3.0),
+        "templates": MethodChecks(similarity_max=1.0, artifact_labels=False, meaning_min=0.75),
         # a refusal row is new (request and reply); only its request's form is checked
         "refusals": MethodChecks(
             similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,

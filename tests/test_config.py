@@ -10,7 +10,7 @@ from local_augment.errors import UserError
 
 def test_defaults_match_the_design():
     cfg = load_config()
-    assert (cfg.qc.similarity_min, cfg.qc.similarity_max) == (0.6, 0.995)
+    assert (cfg.qc.similarity_min, cfg.qc.similarity_max) == (0.3, 0.995)
     assert cfg.dedup.threshold == 0.98
     assert cfg.mix.ratio == 2.0 and cfg.mix.max_share == 0.7
     # deterministic wrappers: trivial_copy instead of the upper cosine bound, labels allowed

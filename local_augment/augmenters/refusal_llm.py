@@ -107,7 +107,7 @@ def reword_replies(cases: list[dict], ctx: Any, k: int) -> dict[str, list[dict[s
         for raw in samples:
             parsed = parse_answer(raw)
             ok = parsed is not None and all(
-                not trivial_copy(parsed[f], case[f]) and not detail_change(parsed[f], case[f])
+                not trivial_copy(parsed[f], case[f]) and not detail_change(parsed[f], case[f], request=False)
                 and not negation_flip(parsed[f], case[f]) for f in FIELDS)
             if ok and parsed not in kept:
                 kept.append(parsed)

@@ -23,6 +23,8 @@ import numpy as np
 
 from local_augment.config import QCConfig
 from local_augment.quality import lexical, reasons
+from local_augment.quality.equivalence import load_model, log_odds, signals
+from local_augment.quality.judge import Judge
 from local_augment.quality.language import wrong_language
 from local_augment.quality.meaning import align, meaning_score
 
@@ -60,12 +62,14 @@ class QualityChain:
     """Runs the checks over batches of pairs; models are passed in or created on first use.
 
     `scorer` is an LMScorer, a zero-argument factory returning one (or None when no scorer model
-    is installed: fluency and fit are then skipped and `notices` says so); `judge` scores
-    P(same request) for pairs of instructions when `qc.judge` is `llm`.
+    is installed: fluency and fit are then skipped and `notices` says so); `judge` gives
+    (P(yes) source→variant, P(yes) variant→source) for pairs of instructions when `qc.judge` is
+    `llm` (the judged regime: the judged equivalence model decides those pairs, the embedded
+    equivalence bar does not apply to them).
     """
 
     def __init__(self, qc: QCConfig, embedder: Any, scorer: Any = None,
-                 judge: Callable[[list[tuple[str, str]]], list[float]] | None = None) -> None:
+                 judge: Judge | None = None) -> None:
         self.qc = qc
         self.embedder = embedder
         self._scorer = scorer
@@ -127,7 +131,7 @@ class QualityChain:
             t0 = time.perf_counter()
             self._embedding_checks(pairs, cfg, out, todo, v_vec, s_vec, o_vec)
             self._time("qc.similarity", t0)
-            todo = [i for i in live() if cfg[i]["meaning"]]
+            todo = [i for i in live() if cfg[i]["meaning"] or self._judged(pairs[i])]
             if todo:
                 t0 = time.perf_counter()
                 self._meaning(pairs, cfg, out, todo)
@@ -140,22 +144,40 @@ class QualityChain:
             self._lm_checks(pairs, cfg, out, todo)
             self._time("qc.scorer", t0)
 
-        todo = [i for i in live() if pairs[i].is_instruction and pairs[i].method != "refusals"]
-        if todo and self.qc.judge == "llm" and self.judge is not None:
+        todo = [i for i in live() if self._judged(pairs[i])]
+        if todo:
             t0 = time.perf_counter()
-            probs = self.judge([(pairs[i].source, pairs[i].variant) for i in todo])
-            for i, p_yes in zip(todo, probs, strict=True):
-                out[i].scores["judge"] = round(float(p_yes), 4)
-                if p_yes < self.qc.judge_min:
-                    reject(i, reasons.judge_rejected(p_yes))
+            self._judge(pairs, out, todo)
             self._time("qc.judge", t0)
         return out
+
+    @property
+    def regime(self) -> str:
+        """`judged` when an LLM judge decides equivalence, else `embedded`."""
+        return "judged" if self.qc.judge == "llm" and self.judge is not None else "embedded"
+
+    def _judged(self, p: Pair) -> bool:
+        """Whether the judge decides this pair: instruction variants that have a source."""
+        return self.regime == "judged" and p.is_instruction and p.method != "refusals"
+
+    def _judge(self, pairs: Sequence[Pair], out: list[Verdict], todo: list[int]) -> None:
+        model = load_model("judged")
+        probs = self.judge([(pairs[i].source, pairs[i].variant) for i in todo])
+        for i, (fw, bw) in zip(todo, probs, strict=True):
+            v = out[i]
+            feats = {"cosine": v.scores.get("similarity", 0.0), **v.scores,
+                     "judge": log_odds(fw), "judge_reverse": log_odds(bw)}
+            p_same = model.probability(feats)
+            v.scores.update(judge=round(float(fw), 4), judge_reverse=round(float(bw), 4),
+                            equivalence=round(p_same, 4))
+            if p_same < self.qc.judge_min:
+                v.reason = v.reason or reasons.judge_rejected(p_same)
 
     # ------------------------------------------------------------------------------ the checks
     def _lexical(self, p: Pair, c: dict[str, Any], v: Verdict) -> None:
         """Artifacts, trivial copies, details, negation, length and new words; first reason wins."""
         text, src = p.variant, p.source
-        ratio = lexical_length_ratio(text, src)
+        ratio = lexical.length_ratio(text, src)
         fresh = lexical.new_word_count(text, src)
         v.scores.update(length_ratio=round(ratio, 4), new_words=float(fresh))
         found: list[str] = []
@@ -167,6 +189,8 @@ class QualityChain:
             if what is None and p.is_instruction and (p.instruction or p.source) == p.source \
                     and lexical.dangling_colon(text, src):
                 what = "dangling_colon"  # a row with an input may end "…this sentence:"
+            if what is None and p.is_instruction and lexical.truncated(text, src):
+                what = "truncated"
             if what is None and p.field == "output" and p.instruction and \
                     lexical.instruction_echo(text, p.instruction) and \
                     not lexical.instruction_echo(src, p.instruction):
@@ -182,7 +206,8 @@ class QualityChain:
         if c["answered"] and p.is_instruction and lexical.restates_then_answers(text, src):
             found.append(reasons.ANSWERED_INSTEAD)
         if c["lost_detail"] or c["added_detail"]:
-            change = lexical.detail_change(text, src, lost=c["lost_detail"], added=c["added_detail"])
+            change = lexical.detail_change(text, src, lost=c["lost_detail"], added=c["added_detail"],
+                                           request=p.is_instruction)
             if change is not None:
                 found.append(change)
         if c["negation"] and lexical.negation_flip(text, src):
@@ -212,6 +237,7 @@ class QualityChain:
                           s_vec: np.ndarray, o_vec: np.ndarray) -> None:
         sims = np.clip(np.einsum("ij,ij->i", v_vec, s_vec), -1.0, 1.0)
         to_out = np.clip(np.einsum("ij,ij->i", v_vec, o_vec), -1.0, 1.0)
+        answers = self._appended_answers(pairs, cfg, todo, s_vec, o_vec)
         for k, i in enumerate(todo):
             p, c, v = pairs[i], cfg[i], out[i]
             sim = float(sims[k])
@@ -220,8 +246,23 @@ class QualityChain:
                 v.reason = v.reason or reasons.out_of_window(sim)
             if c["answered"] and p.is_instruction and p.output.strip():
                 v.scores["to_output"] = float(to_out[k])
-                if to_out[k] > sim:
+                if to_out[k] > sim or k in answers:
                     v.reason = v.reason or reasons.ANSWERED_INSTEAD
+
+    def _appended_answers(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]],
+                          todo: list[int], s_vec: np.ndarray, o_vec: np.ndarray) -> set[int]:
+        """Positions in `todo` of variants that repeat the source and go on with text closer to
+        the source's output than to the source: an answer appended ("<source> Business.")."""
+        rest = {k: lexical.continuation(pairs[i].variant, pairs[i].source)
+                for k, i in enumerate(todo)
+                if cfg[i]["answered"] and pairs[i].is_instruction and pairs[i].output.strip()}
+        rest = {k: t for k, t in rest.items() if t}
+        if not rest:
+            return set()
+        vecs = self.embedder.encode(list(rest.values()))
+        ks = list(rest)
+        return {k for k, vec in zip(ks, vecs, strict=True)
+                if float(vec @ o_vec[k]) > float(vec @ s_vec[k])}
 
     def _meaning(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
                  todo: list[int]) -> None:
@@ -230,13 +271,21 @@ class QualityChain:
             texts.setdefault(pairs[i].variant, len(texts))
             texts.setdefault(pairs[i].source, len(texts))
         toks = self.embedder.token_vectors(list(texts))
+        model = load_model("embedded")
         for i in todo:
             p, v = pairs[i], out[i]
             a = align(toks[texts[p.variant]], toks[texts[p.source]])
-            score = meaning_score(v.scores.get("similarity", 0.0), a)
-            v.scores.update(meaning=round(score, 4), align_precision=round(a.precision, 4),
-                            align_recall=round(a.recall, 4))
-            if score < cfg[i]["meaning_min"]:
+            v.scores.update(align_precision=round(a.precision, 4), align_recall=round(a.recall, 4))
+            if p.is_instruction:  # a request: P(same request) decides
+                score = model.probability(signals(v.scores.get("similarity", 0.0), a,
+                                                  p.variant, p.source))
+                v.scores["equivalence"] = round(score, 4)
+                bar = cfg[i]["equivalence_min"]
+            else:  # an answer rewritten: how much of it is kept
+                score = meaning_score(v.scores.get("similarity", 0.0), a)
+                v.scores["meaning"] = round(score, 4)
+                bar = cfg[i]["meaning_min"]
+            if cfg[i]["meaning"] and score < bar and not self._judged(p):
                 v.reason = v.reason or reasons.meaning_changed(score)
 
     def _lm_checks(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
@@ -266,10 +315,6 @@ class QualityChain:
             v.scores["fit"] = round(score, 4)
             if score < cfg[i]["fit_min"]:
                 v.reason = v.reason or reasons.output_unfit(score)
-
-
-def lexical_length_ratio(text: str, source: str) -> float:
-    return len(text.strip()) / max(1, len(source.strip()))
 
 
 def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
@@ -309,15 +354,6 @@ def _near_copy(reason: str, c: dict[str, Any]) -> bool:
     return False
 
 
-def llm_judge(llm: Any, prompt_text: str) -> Callable[[list[tuple[str, str]]], list[float]]:
-    """A judge over (source, variant) instruction pairs: the LLM's P(yes) to "same request?"."""
-    def judge(pairs: list[tuple[str, str]]) -> list[float]:
-        convs = [[{"role": "user", "content": prompt_text.replace("{source}", a)
-                   .replace("{variant}", b)}] for a, b in pairs]
-        return llm.yes_probability(convs)
-    return judge
-
-
 def create_chain(ctx: Any, embedder: Any) -> QualityChain:
     """The run's chain: the scorer LM from the manifest on first use, the run's LLM as judge."""
     qc = ctx.config.qc
@@ -336,6 +372,7 @@ def create_chain(ctx: Any, embedder: Any) -> QualityChain:
     if qc.judge == "llm":
         from local_augment.augmenters.prompting import load_prompt
         from local_augment.engines.llm import get_llm
+        from local_augment.quality.judge import llm_judge
 
         judge = llm_judge(get_llm(ctx), load_prompt("judge").text)
     return QualityChain(qc, embedder, scorer, judge)

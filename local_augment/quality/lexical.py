@@ -28,6 +28,38 @@ def new_word_count(text: str, source: str) -> int:
     return sum(1 for w in set(tokens(text)) if w not in seen)
 
 
+def content_words(text: str) -> list[str]:
+    """The words of `text` that carry content (no function words)."""
+    return [t for t in tokens(text) if t not in STOPWORDS]
+
+
+def length_ratio(text: str, source: str) -> float:
+    """Content words of `text` per content word of `source` (each plus one): people's wordings
+    of one request differ in length by more than 2x in characters, mostly in filler and
+    function words ("Hi, can you tell me why…"), so content is what is compared."""
+    return (len(content_words(text)) + 1) / (len(content_words(source)) + 1)
+
+
+def truncated(variant: str, source: str) -> bool:
+    """The variant is the source cut off: its words are the source's first words, and at least
+    two of the source's content words are missing after them."""
+    v, src = tokens(variant), tokens(source)
+    if not v or len(v) >= len(src) or src[: len(v)] != v:
+        return False
+    return len([t for t in src[len(v):] if t not in STOPWORDS]) >= 2
+
+
+def continuation(variant: str, source: str) -> str | None:
+    """What the variant says after repeating the whole source, if it does ("<source> Business.
+    The headline is about…"); None when it does not start with the source."""
+    src = " ".join(source.split())
+    var = " ".join(variant.split())
+    if len(var) <= len(src) or not var.casefold().startswith(src.casefold()):
+        return None
+    rest = var[len(src):].strip()
+    return rest if len(tokens(rest)) >= 3 else None
+
+
 def restates_then_answers(variant: str, source: str) -> bool:
     """The variant holds the source's words and goes on for as long again: an answer appended."""
     v, s = tokens(variant), tokens(source)
@@ -217,23 +249,32 @@ def _norm_number(span: str) -> str:
 def details(text: str) -> set[str]:
     """The spans of `text` a faithful rewrite must keep: code, URLs, e-mails, placeholders,
     numbers, quoted text and names (capitalised words that do not start a sentence, acronyms)."""
-    found: set[str] = set()
+    return {span for spans in typed_details(text).values() for span in spans}
+
+
+# exact spans: text a rewrite has no reason to change or invent (code, URLs, quotes, …)
+EXACT_KINDS = ("code_block", "code", "url", "email", "placeholder", "quoted")
+
+
+def typed_details(text: str) -> dict[str, set[str]]:
+    """`details` by kind: the exact kinds, "number" and "name"."""
+    found: dict[str, set[str]] = {k: set() for k in (*EXACT_KINDS, "number", "name")}
     for m in _SPAN_RE.finditer(text):
-        span = m.group(0)
-        found.add(_norm_number(span) if m.lastgroup == "number" else " ".join(span.split()))
+        span, what = m.group(0), m.lastgroup or "code"
+        found[what].add(_norm_number(span) if what == "number" else " ".join(span.split()))
     for m in _QUOTED.finditer(text):  # quotes whole, numbers and code inside them included
-        found.add(" ".join((m.group(1) or m.group(2)).split()))
+        found["quoted"].add(" ".join((m.group(1) or m.group(2)).split()))
     rest = _SPAN_RE.sub(" ", _QUOTED.sub(" ", text))
     for m in _ACRONYM.finditer(rest):
-        found.add(m.group(0).removesuffix("s") if m.group(0).endswith("s") and
-                  m.group(0)[:-1].isupper() else m.group(0))
+        found["name"].add(m.group(0).removesuffix("s") if m.group(0).endswith("s") and
+                          m.group(0)[:-1].isupper() else m.group(0))
     for m in _CAPWORD.finditer(rest):
         word = m.group(0).rstrip("'’-")
         if word in _NOT_NAMES or len(word) < 2:
             continue
         if _SENTENCE_START.search(rest[: m.start()]):
             continue
-        found.add(word)
+        found["name"].add(word)
     return found
 
 
@@ -243,41 +284,182 @@ def _present(span: str, folded: str, numbers: set[str]) -> bool:
     return span.casefold() in folded
 
 
-def detail_change(variant: str, source: str, *, lost: bool = True, added: bool = True) -> str | None:
-    """`lost_detail:<span>` for a source span the variant lacks, `added_detail:<span>` for a new one.
+def _numbers(text: str, folded: str) -> set[str]:
+    nums = {_norm_number(m.group(0)) for m in _SPAN_RE.finditer(text) if m.lastgroup == "number"}
+    return nums | {d for w, d in _NUM_WORDS.items() if re.search(rf"\b{w}\b", folded)}
 
+
+def _counted_word(number: str, text: str) -> str | None:
+    """The content word right after `number` in `text` ("3 tips" -> "tips"), if any."""
+    m = re.search(rf"(?<![\w.]){re.escape(number)}(?![\w])\s*([^\W\d_]+)", text.replace(",", ""))
+    if m is None or m.group(1).casefold() in STOPWORDS:
+        return None
+    return m.group(1).casefold()
+
+
+def _is_name_of(word: str, folded: str) -> bool:
+    """A capitalised word that is an ordinary word of the other text ("Transfers" / "transfer")."""
+    return stem(word.casefold()) in {stem(t) for t in tokens(folded)}
+
+
+def detail_change(variant: str, source: str, *, lost: bool = True, added: bool = True,
+                  request: bool = True) -> str | None:
+    """`lost_detail:<span>` or `added_detail:<span>` for a detail a faithful rewrite keeps.
+
+    A statement (an answer, a refusal's reason; `request` false) keeps every detail: any span
+    lost or added counts. People reword a request freely ("Will it take more than 3 days?" / "How long will it take?",
+    "Is this open to all countries?" / "Can I get a card outside the UK?"), so only what no valid
+    rewording does counts:
+    - an exact span (code, URL, e-mail, placeholder, quoted text) lost, or one invented;
+    - a number or a name *replaced*: the source's is gone and the variant has another of its kind
+      (12 seats -> 6 seats; Visa -> Mastercard), or a new number where the source has numbers;
+    - a number dropped from the phrase it counts, which the variant keeps ("3 tips" -> "tips").
     Names are compared case-insensitively anywhere in the text, so a name that moved to the start
     of a sentence still counts as kept; a number written out in words ("four") counts as kept.
     """
     v_fold, s_fold = " ".join(variant.casefold().split()), " ".join(source.casefold().split())
-    v_nums = {_norm_number(m.group(0)) for m in _SPAN_RE.finditer(variant) if m.lastgroup == "number"}
-    s_nums = {_norm_number(m.group(0)) for m in _SPAN_RE.finditer(source) if m.lastgroup == "number"}
-    v_nums |= {d for w, d in _NUM_WORDS.items() if re.search(rf"\b{w}\b", v_fold)}
-    s_nums |= {d for w, d in _NUM_WORDS.items() if re.search(rf"\b{w}\b", s_fold)}
+    v_nums, s_nums = _numbers(variant, v_fold), _numbers(source, s_fold)
+    src, var = typed_details(source), typed_details(variant)
+    v_words = {stem(t) for t in tokens(variant)}
+    gone = {k: sorted(x for x in src[k] if not _present(x, v_fold, v_nums)) for k in src}
+    new = {k: sorted(x for x in var[k] if not _present(x, s_fold, s_nums)) for k in var}
+    new["name"] = [x for x in new["name"] if not _is_name_of(x, s_fold)]
+    gone["name"] = [x for x in gone["name"] if not _is_name_of(x, v_fold)]
+    if not request:
+        for spans in (gone.values() if lost else ()):
+            if spans:
+                return f"lost_detail:{short(spans[0], 40)}"
+        for spans in (new.values() if added else ()):
+            if spans:
+                return f"added_detail:{short(spans[0], 40)}"
+        return None
     if lost:
-        for span in sorted(details(source)):
-            if not _present(span, v_fold, v_nums):
-                return f"lost_detail:{short(span, 40)}"
+        for k in EXACT_KINDS:
+            if gone[k]:
+                return f"lost_detail:{short(gone[k][0], 40)}"
+        for k in ("number", "name"):
+            if gone[k] and new[k]:
+                return f"lost_detail:{short(gone[k][0], 40)}"
+        if new["number"] and src["number"]:  # "5 machines" -> "12 machines", a 5 still there
+            return f"added_detail:{short(new['number'][0], 40)}"
+        for n in gone["number"]:
+            word = _counted_word(n, source)
+            if word is not None and stem(word) in v_words:
+                return f"lost_detail:{short(n, 40)}"
     if added:
-        for span in sorted(details(variant)):
-            if not _present(span, s_fold, s_nums):
-                return f"added_detail:{short(span, 40)}"
+        for k in EXACT_KINDS:
+            if new[k]:
+                return f"added_detail:{short(new[k][0], 40)}"
     return None
 
 
 # ------------------------------------------------------------------------------------ negation
 
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nothing|nobody|nowhere|neither|nor|cannot|without)\b|n't\b", re.I)
+_NEGATORS = frozenset({"not", "no", "never", "none", "nothing", "nobody", "nowhere", "neither",
+                       "nor", "cannot", "without", "fail", "fails", "failed", "failing", "unable"})
+STOPWORDS = frozenset(
+    ["a", "an", "the", "to", "of", "in", "on", "at", "for", "and", "or", "but", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "doing", "i", "me", "my", "we", "us", "our", "you", "your", "it", "its", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "how", "why", "when", "where", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "have", "has", "had", "having", "with", "from", "by", "as", "if", "so", "just", "any", "some", "all", "yet", "still", "even", "also", "very", "really", "too", "more", "most", "much", "many", "one", "ones", "get", "got", "getting", "able", "anything", "something", "it's", "i'm", "i've", "i'd", "i'll"])
 
 
-def negation_count(text: str) -> int:
-    return len(_NEGATION.findall(unicodedata.normalize("NFKC", text).replace("’", "'")))
+def stem(word: str) -> str:
+    """A crude English stem: enough to match work/works/working/worked, card/cards."""
+    w = word.casefold().replace("’", "'")
+    for suffix in ("ing", "ed", "es", "s"):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)]
+            break
+    return w.rstrip("e") if len(w) > 3 else w
+
+
+def _is_negator(tok: str) -> bool:
+    return tok in _NEGATORS or tok.endswith("n't")
+
+
+_PRONOUNS = frozenset({"i", "you", "it", "we", "they", "he", "she", "there", "this", "that"})
+_DETERMINERS = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its",
+                          "this", "that", "these", "those", "any", "some"})
+_BOUNDARY = re.compile(r"[.,;:!?()\n]|\b(?:and|but|or|so|because|since|from|to|for|with|at|"
+                       r"in|on|of|by|after|before|when|while|if|although|though|yet)\b", re.I)
+
+
+def negated_heads(text: str) -> list[str]:
+    """The stem of what each negation negates: "I don't know how" -> know, "the card is not
+    working" -> work, "Why can't I pay" -> pay, "Why wasn't my card payment accepted" -> accept,
+    "no fee" -> fee. A pronoun after an inverted auxiliary is skipped; after a determiner the
+    noun phrase is, up to the clause's last word before a boundary."""
+    clean = unicodedata.normalize("NFKC", text).replace("’", "'")
+    heads: list[str] = []
+    for clause in _BOUNDARY.split(clean):
+        toks = tokens(clause)
+        for i, tok in enumerate(toks):
+            if not _is_negator(tok):
+                continue
+            rest = [t for t in toks[i + 1:] if not _is_negator(t)]
+            if rest and rest[0] in _PRONOUNS:
+                rest = rest[1:]
+            if rest and rest[0] in _DETERMINERS:
+                words = [t for t in rest if t not in STOPWORDS]
+                head = words[-1] if words else None
+            elif rest and rest[0] not in STOPWORDS:
+                head = rest[0]
+            else:  # "I don't have a PIN", "could not get it to work": a light verb's object
+                head = None  # is not what is negated, so nothing is compared
+            if head is not None:
+                heads.append(stem(head))
+    return heads
+
+
+def _asserted(text: str) -> set[str]:
+    """Stems of the words of `text`'s clauses that hold no negation."""
+    clean = unicodedata.normalize("NFKC", text).replace("’", "'")
+    out: set[str] = set()
+    for clause in _BOUNDARY.split(clean):
+        toks = tokens(clause)
+        if not any(_is_negator(t) for t in toks):
+            out |= {stem(t) for t in toks}
+    return out
 
 
 def negation_flip(variant: str, source: str) -> bool:
-    """The variant negates where the source does not, or the other way round (by parity)."""
-    return negation_count(variant) % 2 != negation_count(source) % 2
+    """What one text negates, the other asserts, and the other negates nothing.
+
+    What is negated is compared, not whether "not" appears: "I don't know how to activate my
+    card" / "How do I activate my card?" is the same request (know is negated, and the variant
+    never says it); "Why does my card work?" / "Why does my card not work?" is not (work is
+    asserted in one, negated in the other). When both texts negate something ("won't work" /
+    "can't get it to work"), they are the same request worded two ways.
+    """
+    v_neg, s_neg = _negates(variant), _negates(source)
+    if _negator_count(variant) % 2 != _negator_count(source) % 2 and \
+            _overlap(_unnegated_words(variant), _unnegated_words(source)) >= 0.8:
+        return True  # the same words, one negation more or less ("did" / "didn't do")
+    if v_neg == s_neg:
+        return False
+    heads, other = (negated_heads(variant), source) if v_neg else (negated_heads(source), variant)
+    return bool(set(heads) & _asserted(other))
+
+
+def _negates(text: str) -> bool:
+    return _negator_count(text) > 0
+
+
+def _negator_count(text: str) -> int:
+    return sum(_is_negator(t) for t in tokens(unicodedata.normalize("NFKC", text)))
+
+
+def _unnegated_words(text: str) -> set[str]:
+    """Stems of `text`'s words with negators removed ("didn't" -> did)."""
+    out = set()
+    for t in tokens(unicodedata.normalize("NFKC", text)):
+        if t.endswith("n't"):
+            t = t[:-3]
+        if t not in _NEGATORS and t:
+            out.add(stem(t))
+    return out
+
+
+def _overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
 
 
 # ------------------------------------------------------------------------------------ perspective

@@ -1,8 +1,8 @@
 """`local-augment qc`: score (source, variant) pairs from a JSONL file with the run's own chain.
 
-Input lines carry `method`, `source_instruction`, `source_output`, `variant_instruction`,
-`variant_output` (and optionally `pid`, `field`); each output line is the input line plus
-`verdict` (`kept` or the reject reason) and `scores`.
+Input lines carry `source_instruction` and `variant_instruction`, and optionally `method` (else
+`--method`), `source_output`, `variant_output`, `pid` and `field`; each output line is the input
+line (every field kept, `pid` included) plus `verdict` (`kept` or the reject reason) and `scores`.
 """
 
 from __future__ import annotations
@@ -18,17 +18,25 @@ from local_augment.methods import METHODS
 from local_augment.quality.chain import Pair
 from local_augment.quality.lexical import output_kind
 
-REQUIRED = ("method", "source_instruction", "source_output", "variant_instruction",
-            "variant_output")
+REQUIRED = ("source_instruction", "variant_instruction")
+OPTIONAL = ("method", "source_output", "variant_output")
 
 
-def pair_of(item: dict[str, Any], where: str) -> Pair:
-    """The Pair a line describes: what changed decides which texts are compared."""
+def pair_of(item: dict[str, Any], where: str, method: str | None = None) -> Pair:
+    """The Pair a line describes: what changed decides which texts are compared. `method` is
+    the default for lines without one."""
     for key in REQUIRED:
         if not isinstance(item.get(key), str):
             raise UserError(f"{where}: field {key!r} is missing or not a string; each line needs "
-                            f"{', '.join(REQUIRED)}")
-    method = item["method"]
+                            f"{', '.join(REQUIRED)} (and may have {', '.join(OPTIONAL)})")
+    item = {"source_output": "", "variant_output": "", **item}
+    for key in OPTIONAL:
+        if key in item and not isinstance(item[key], str):
+            raise UserError(f"{where}: field {key!r} is not a string")
+    if "method" not in item and method is None:
+        raise UserError(f"{where}: field 'method' is missing; give each line one, or pass "
+                        "--method NAME")
+    method = item.get("method", method)
     if method not in METHODS:
         raise UserError(f"{where}: unknown method {method!r}; methods: {', '.join(METHODS)}")
     field = item.get("field") or (
@@ -50,7 +58,7 @@ def pair_of(item: dict[str, Any], where: str) -> Pair:
                 output=item["source_output"])
 
 
-def read_pairs(path: Path) -> Iterator[tuple[dict[str, Any], Pair]]:
+def read_pairs(path: Path, method: str | None = None) -> Iterator[tuple[dict[str, Any], Pair]]:
     """(line as read, its Pair) for each non-blank line; bad lines are errors naming the line."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -66,13 +74,16 @@ def read_pairs(path: Path) -> Iterator[tuple[dict[str, Any], Pair]]:
                                 ) from None
             if not isinstance(item, dict):
                 raise UserError(f"{where}: expected a JSON object")
-            yield item, pair_of(item, where)
+            yield item, pair_of(item, where, method)
 
 
 def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool = False,
-                chunk: int = 4096) -> tuple[int, Counter[str], list[str]]:
-    """Score every pair of `path` with the run's chain and the low-yield gate; write JSONL lines
-    (to `out_path`, or stdout). Returns (pairs scored, verdict kinds counted, notices)."""
+                chunk: int = 4096, method: str | None = None, gate: bool = False
+                ) -> tuple[int, Counter[str], list[str]]:
+    """Score every pair of `path` with the run's chain, and with `gate` the low-yield gate (a
+    run's verdict on a generator: it fits a file of one run's candidates, not a labelled mix);
+    write JSONL lines (to `out_path`, or stdout). Returns (pairs scored, verdict kinds counted,
+    notices)."""
     import sys
 
     from local_augment.augmenters.base import Context
@@ -99,14 +110,14 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
         batch.clear()
 
     try:
-        for item, pair in read_pairs(path):
+        for item, pair in read_pairs(path, method):
             batch.append((item, pair))
             if len(batch) >= chunk:
                 flush()
         if batch:
             flush()
         gated = low_yield([(i["_method"], None if i["verdict"] == "kept" else i["verdict"])
-                           for i in items], cfg.qc)
+                           for i in items], cfg.qc) if gate else {}
         counts: Counter[str] = Counter()
         writer = AtomicJsonlWriter(out_path) if out_path is not None else None
         try:

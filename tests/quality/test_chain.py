@@ -83,8 +83,12 @@ def test_details_lost_and_added():
                                  "https://x.example/b.", src) == "lost_detail:8"
     lost = lexical.detail_change("I was billed for 12 seats but we only use 8 on the plan.", src)
     assert lost.startswith("lost_detail:")
-    assert lexical.detail_change(src.replace("Pro plan", "Pro plan in Frankfurt"),
-                                 src) == "added_detail:Frankfurt"
+    # a request may add a name ("the ATM in Notting Hill"); a statement may not; a name
+    # replaced by another is a changed request
+    assert lexical.detail_change(src.replace("Pro plan", "Pro plan in Frankfurt"), src) is None
+    assert lexical.detail_change(src.replace("Pro plan", "Pro plan in Frankfurt"), src,
+                                 request=False) == "added_detail:Frankfurt"
+    assert lexical.detail_change(src.replace("Pro plan", "Team plan"), src) == "lost_detail:Pro"
     # a number written out counts as kept; a placeholder must survive verbatim
     assert lexical.detail_change("Why has it not updated in four days?",
                                  "Why has it not updated in 4 days?") is None
