@@ -14,7 +14,7 @@ export LOCAL_AUGMENT_CACHE ?= $(CURDIR)/.cache
 export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export HF_HOME ?= $(CURDIR)/.cache/hf
 
-.PHONY: install models augment test test-fast bench lint serve clean browser
+.PHONY: install models augment test test-fast bench bench-downstream lint serve clean browser
 
 install: $(STAMP)
 
@@ -54,6 +54,11 @@ test-fast: install
 
 bench: models
 	$(BIN)/python scripts/bench.py
+
+# Does augmentation help? Train on each arm's output, test on unseen wordings (not in make test).
+# BENCH_ARGS=--sft fine-tunes SmolLM2 instead of MiniLM; see scripts/bench_downstream.py.
+bench-downstream: models
+	$(BIN)/python scripts/bench_downstream.py --out bench-downstream.json $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check local_augment scripts tests

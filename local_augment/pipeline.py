@@ -45,6 +45,7 @@ from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diagnosis import diagnose
+from local_augment.quality.equivalence import regime_summary
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
 from local_augment.quality.reasons import CONTAMINATED_SOURCE
@@ -307,6 +308,7 @@ def finish(
     report["low_yield_methods"] = gated
     report["mix"] = {"budget": budget(n_orig - len(dropped), cfg.mix), **cfg.mix.model_dump()}
     report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
+    report["qc_regime"] = regime_summary(cfg.qc.judge, cfg.llm.model)
     report["timings"] = {k: round(v, 3) for k, v in sorted(timings.items())}
     return report
 

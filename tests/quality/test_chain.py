@@ -133,8 +133,7 @@ def test_chain_reasons_on_real_models(chain):
         "¿Cómo restablezco mi contraseña si ya no tengo acceso a mi correo de recuperación?":
             "wrong_language",
         "Which hiking trails are no longer open in the mountains this week?": "out_of_window",
-        "How do I change my username if I no longer have access to my recovery e-mail?":
-            "meaning_changed",
+        "Can I log in with my phone number instead of my e-mail?": "meaning_changed",
         "What steps let me reset my password when I can no longer get into my recovery e-mail?":
             None,
     }
@@ -143,16 +142,29 @@ def test_chain_reasons_on_real_models(chain):
            for v, r in zip(cases, verdicts, strict=True)}
     assert got == cases
     kept = verdicts[-1]
-    assert {"similarity", "meaning", "fluency", "length_ratio"} <= set(kept.scores)
+    assert {"similarity", "equivalence", "fluency", "length_ratio"} <= set(kept.scores)
 
 
-def test_meaning_ranks_a_paraphrase_above_a_changed_request(chain):
+def test_equivalence_ranks_a_paraphrase_above_a_changed_request(chain):
     good, changed = chain.check([
         pair("What steps let me reset my password when I can no longer get into my recovery "
              "e-mail?"),
         pair("How do I change my username if I no longer have access to my recovery e-mail?"),
     ], exhaustive=True)
-    assert good.scores["meaning"] > changed.scores["meaning"]
+    assert good.scores["equivalence"] > changed.scores["equivalence"]
+
+
+def test_people_wordings_of_one_request_are_kept(chain):
+    """Rewordings as people write them (not from the shared pairs): another sentence form,
+    another length, "I can't…" for "how do I…" — the embedded regime keeps them."""
+    src = "How do I reset my password if I no longer have access to my recovery e-mail?"
+    kept = [
+        "I can't get into my recovery e-mail anymore. How do I set a new password?",
+        "What steps let me reset my password when I can no longer get into my recovery e-mail?",
+        "I forgot my password and lost access to the backup e-mail, what now?",
+    ]
+    verdicts = chain.check([pair(v, src) for v in kept])
+    assert [v.reason for v in verdicts] == [None, None, None]
 
 
 def test_fluency_ranks_garbled_text_below_fluent(chain):
@@ -257,8 +269,21 @@ def test_qc_command_scores_pairs(tmp_path, monkeypatch, models_dir):
     got = [json.loads(x) for x in out.read_text().splitlines()]
     assert [g["pid"] for g in got] == ["a", "b"]
     assert got[0]["verdict"] == "kept" and got[0]["scores"]["similarity"] > 0.8
-    assert "meaning" in got[0]["scores"]
+    assert "equivalence" in got[0]["scores"]
     assert got[1]["verdict"].startswith("artifact:")
+    # labelled request pairs as the shared ones come: no method, no outputs; pid and label kept
+    pairs = tmp_path / "requests.jsonl"
+    pairs.write_text(json.dumps({"pid": "p1", "label": "paraphrase",
+                                 "source_instruction": "My card hasn't arrived yet.",
+                                 "variant_instruction": "Where is my new card? It still "
+                                                        "hasn't come in the mail."}) + "\n")
+    res = CliRunner().invoke(cli, ["qc", str(pairs), "-c", str(cfg), "-o", str(out),
+                                   "--method", "paraphrase"])
+    assert res.exit_code == 0, res.output
+    line = json.loads(out.read_text())
+    assert line["pid"] == "p1" and line["label"] == "paraphrase" and line["verdict"] == "kept"
+    res = CliRunner().invoke(cli, ["qc", str(pairs), "-c", str(cfg), "-o", str(out)])
+    assert res.exit_code != 0 and "--method" in res.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"method": "templates"}\n')
     res = CliRunner().invoke(cli, ["qc", str(bad), "-c", str(cfg)])
