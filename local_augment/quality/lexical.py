@@ -51,13 +51,14 @@ def truncated(variant: str, source: str) -> bool:
 
 def continuation(variant: str, source: str) -> str | None:
     """What the variant says after repeating the whole source, if it does ("<source> Business.
-    The headline is about…"); None when it does not start with the source."""
+    The headline is about…"); None when it does not start with the source, or when what follows
+    is a question ("<statement> How can I fix this?" is a request form, not an answer)."""
     src = " ".join(source.split())
     var = " ".join(variant.split())
     if len(var) <= len(src) or not var.casefold().startswith(src.casefold()):
         return None
     rest = var[len(src):].strip()
-    return rest if len(tokens(rest)) >= 3 else None
+    return rest if len(tokens(rest)) >= 3 and not rest.rstrip().endswith("?") else None
 
 
 def restates_then_answers(variant: str, source: str) -> bool:

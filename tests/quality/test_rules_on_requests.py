@@ -85,3 +85,5 @@ def test_truncation_and_appended_answers():
     assert lexical.continuation(q + " Yes. It praises something bad.", q) == \
         "Yes. It praises something bad."
     assert lexical.continuation("Task: " + q, q) is None
+    statement = "My payment failed and now my account is read-only."
+    assert lexical.continuation(statement + " How can I fix this?", statement) is None
