@@ -57,3 +57,33 @@ def mean_pairwise_distance(vectors: np.ndarray, rows: np.ndarray | None = None,
     m = len(v)
     mean_sim = (sims.sum() - np.trace(sims)) / (m * (m - 1))
     return round(float(1.0 - mean_sim), 4)
+
+
+class Novelty:
+    """What the kept variants of each method add: new content words per variant (against its
+    own source), distinct-2 of the added rows alone, and the share that is more than a wrapper
+    (does not hold its source word for word, and says at least one content word it lacks)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, int] = {}
+        self.new_words: dict[str, int] = {}
+        self.reworded: dict[str, int] = {}
+        self.distinct: dict[str, DistinctN] = {}
+
+    def add(self, method: str, variant: str, source: str) -> None:
+        from local_augment.quality.lexical import content_words, tokens
+
+        fresh = len(set(content_words(variant)) - set(tokens(source)))
+        src = " ".join(tokens(source))
+        wrapped = bool(src) and src in " ".join(tokens(variant))
+        self.kept[method] = self.kept.get(method, 0) + 1
+        self.new_words[method] = self.new_words.get(method, 0) + fresh
+        self.reworded[method] = self.reworded.get(method, 0) + (fresh > 0 and not wrapped)
+        self.distinct.setdefault(method, DistinctN()).add(variant)
+
+    def result(self) -> dict[str, dict[str, float]]:
+        return {m: {"kept": n,
+                    "new_content_words_per_variant": round(self.new_words[m] / n, 2),
+                    "distinct_2_added": self.distinct[m].result()["distinct_2"],
+                    "reworded_share": round(self.reworded[m] / n, 4)}
+                for m, n in sorted(self.kept.items())}

@@ -133,10 +133,23 @@ def _diversity(report: dict[str, Any]) -> str:
     gained = d.get("originals_with_variant_share")
     extra = f"<p>Originals that gained at least one variant: {gained:.0%}</p>" \
         if gained is not None else ""
+    novelty = d.get("novelty") or {}
+    per = "".join(
+        f"<tr><td>{html.escape(m)}</td><td>{v['kept']}</td>"
+        f"<td>{v['new_content_words_per_variant']}</td><td>{v['distinct_2_added']}</td>"
+        f"<td>{v['reworded_share']:.0%}</td></tr>" for m, v in novelty.items())
+    added = ("<h3>What the kept variants add, per method</h3><table><tr><th>method</th>"
+             "<th>kept</th><th>new content words per variant</th><th>distinct-2 of the added "
+             "rows</th><th>more than a wrapper</th></tr>" + per + "</table>"
+             "<p class='note'>new content words: words the variant has and its own source "
+             "lacks (function words not counted); more than a wrapper: a variant that does not "
+             "hold its source word for word and adds a content word. distinct-2 of the whole "
+             "set falls when variants share their sources' words; these say what the variants "
+             "added.</p>") if per else ""
     return (f"<table><tr><th></th><th>input</th><th>output</th></tr>{body}</table>{extra}"
             "<p class='note'>distinct-n: unique n-grams over all n-grams (first 50,000 "
             "instructions); distance: mean 1 − cosine between rows (prompt + answer embedding), "
-            "on a sample of 2,000.</p>")
+            "on a sample of 2,000.</p>" + added)
 
 
 def _contamination(c: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.diversity import DistinctN
+from local_augment.diversity import DistinctN, Novelty
 from local_augment.formats import (
     PARQUET,
     AtomicJsonlWriter,
@@ -48,6 +48,7 @@ class Tally:
         self.samples: dict[str, dict[str, Any]] = {}
         self.before = DistinctN()
         self.after = DistinctN()
+        self.novelty = Novelty()
         self.gained = 0
         self.rows_after = 0
 
@@ -118,6 +119,7 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
             if reason is None:
                 by_source[c.source_id].append(c)
                 tally.accepted[c.method] += 1
+                tally.novelty.add(c.method, c.text, c.source_text)
             else:
                 kind = reason.split(":", 1)[0]
                 tally.rejected[kind] += 1
@@ -223,6 +225,7 @@ def account(tally: Tally, written: int, rejected_rows: int, input_path: Path,
             "after": {**tally.after.result(), "rows": total},
             "originals_with_variant_share": round(tally.gained / tally.originals, 4)
             if tally.originals else 0.0,
+            "novelty": tally.novelty.result(),
         },
         "samples": tally.samples,
         "histograms": {

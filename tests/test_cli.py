@@ -317,7 +317,11 @@ def test_report_has_rows_diversity_settings_and_models(tmp_path, dataset, cases)
     assert report["samples"]["templates"]["rejected"]  # a few of each reason
     assert report["models"]["embedder"]["name"] == "all-minilm-l6-v2"
     assert report["settings"]["qc"]["meaning_min"] == load_config().qc.meaning_min
+    assert d["novelty"]["templates"]["kept"] == report["accepted_per_method"]["templates"]
+    assert 0 <= d["novelty"]["templates"]["reworded_share"] <= 1
+    assert report["qc_regime"]["regime"] == "embedded" and "conservative" in \
+        report["qc_regime"]["note"]
     html = (out / "report.html").read_text()
     for needle in ("Diversity", "Kept rows", "Rejected rows", "Settings", "Models",
-                   "viewport", "distinct-2"):
+                   "viewport", "distinct-2", "more than a wrapper", "Quality-control regime"):
         assert needle in html, needle
