@@ -87,12 +87,19 @@ CHECK_FIELDS: dict[str, Any] = {
         "little beyond the meaning check and costs most of the chain's time on CPU"))),
     "fit_min": (float, Field(-0.25, le=0, description=(
         "the lowest output-fit score kept (nats per output token, variant minus source)"))),
-    "min_pass_rate": (float, Field(0.4, ge=0, le=1, description=(
-        "low_yield_method:<passed>/<judged>: when fewer than this share of a method's candidates "
-        "pass the checks (near-copies not counted), its survivors are dropped too. A generator "
-        "that fails that often makes survivors that are mostly QC's misses: with the chain's "
-        "error rates measured on judged/ (97% of bad caught, 98% of good kept), survivors stay "
-        "above 0.95 precision only while at most ~63% of candidates are bad, i.e. ~40% pass"))),
+    "survivor_precision_min": (float, Field(0.9, ge=0, le=1, description=(
+        "low_yield_method:<passed>/<judged>: a method's survivors are dropped when their "
+        "precision, estimated from how often its generator fails (the share of its candidates "
+        "rejected, near-copies not counted) and QC's own error rates (qc_catch_rate, "
+        "qc_false_reject_rate), is below this. A generator whose candidates mostly pass keeps "
+        "its survivors; one that fails 95% of the time (SmolLM2 paraphrasing) makes survivors "
+        "that are mostly QC's misses, and loses them. With the rates below, the bar falls at a "
+        "pass rate of about 31%"))),
+    "qc_catch_rate": (float, Field(0.95, gt=0, le=1, description=(
+        "the share of bad candidates QC rejects, measured on judged/ (bench_qc_quality: the "
+        "chain without the gate kept 17 of 363 bad candidates)"))),
+    "qc_false_reject_rate": (float, Field(0.03, ge=0, lt=1, description=(
+        "the share of good candidates QC rejects, measured on judged/ (4 of 155)"))),
     "min_judged": (int, Field(20, ge=1, description=(
         "candidates a method needs before low_yield_method is decided"))),
 }
@@ -132,7 +139,7 @@ def default_method_checks() -> dict[str, Any]:
             similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,
             artifact_labels=False, answered=False, lost_detail=False, added_detail=False,
             negation=False, perspective=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
-            min_pass_rate=0.0),
+            survivor_precision_min=0.0),
         # a brief answer drops words by design: alignment recall falls, so meaning is looser
         "outputs": MethodChecks(
             similarity_min=0.6, similarity_max=0.98, length_ratio_min=0.05,

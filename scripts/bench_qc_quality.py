@@ -104,9 +104,9 @@ def judged(data: Path, cfg) -> None:
         scored = [json.loads(x) for x in out.read_text().splitlines()]
         # the chain's verdicts without the gate: score again with the gate off
         nogate = cfg.model_copy(deep=True)
-        nogate.qc.min_pass_rate = 0.0
+        nogate.qc.survivor_precision_min = 0.0
         for m in nogate.qc.methods.values():
-            m.min_pass_rate = None
+            m.survivor_precision_min = None
         out2 = Path(tmp) / "nogate.jsonl"
         score_pairs(items, nogate, out2, exhaustive=True, gate=True)
         plain = [json.loads(x) for x in out2.read_text().splitlines()]

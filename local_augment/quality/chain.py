@@ -317,8 +317,22 @@ class QualityChain:
                 v.reason = v.reason or reasons.output_unfit(score)
 
 
+def survivor_precision(pass_rate: float, catch: float, false_reject: float) -> float:
+    """The expected share of good rows among a generator's survivors.
+
+    A share b of its candidates is bad; QC rejects `catch` of the bad and `false_reject` of the
+    good, so the observed reject share is f = b·catch + (1−b)·false_reject. Solved for b, the
+    survivors are (1−b)(1−false_reject) good and b(1−catch) bad.
+    """
+    f = 1.0 - pass_rate
+    b = min(1.0, max(0.0, (f - false_reject) / max(catch - false_reject, 1e-9)))
+    good, bad = (1 - b) * (1 - false_reject), b * (1 - catch)
+    return good / (good + bad) if good + bad > 0 else 0.0
+
+
 def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
-    """Methods whose candidates mostly failed, each with its `low_yield_method` reason.
+    """Methods whose survivors are estimated to be mostly QC's misses, each with its
+    `low_yield_method` reason (`survivor_precision` below `qc.survivor_precision_min`).
 
     `results`: (method, reason or None) for every candidate of the run. Near-copies (trivial
     copies, too few new words, above the cosine window) say nothing about a generator's errors
@@ -337,7 +351,9 @@ def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[s
     out: dict[str, str] = {}
     for method, n in judged.items():
         c = settings[method]
-        if n >= c["min_judged"] and passed[method] < c["min_pass_rate"] * n:
+        precision = survivor_precision(passed[method] / n, c["qc_catch_rate"],
+                                       c["qc_false_reject_rate"])
+        if n >= c["min_judged"] and precision < c["survivor_precision_min"]:
             out[method] = reasons.low_yield_method(passed[method], n)
     return out
 

@@ -223,6 +223,21 @@ def test_low_yield_gate_counts_failures_not_near_copies():
     assert gated == {"paraphrase": "low_yield_method:2/32"}
 
 
+def test_the_gate_reads_the_generator():
+    """A tiny model (SmolLM2 paraphrasing: ~5% pass) loses its survivors; a generator whose
+    candidates mostly pass never does, nor one that fails half the time."""
+    from local_augment.quality.chain import survivor_precision
+
+    qc = load_config().qc
+    for passed, judged, gated in ((8, 204, True), (25, 100, True), (40, 100, False),
+                                  (50, 100, False), (90, 100, False)):
+        results = [("paraphrase", None)] * passed + \
+            [("paraphrase", "meaning_changed:0.2")] * (judged - passed)
+        assert ("paraphrase" in low_yield(results, qc)) is gated, (passed, judged)
+    assert survivor_precision(0.9, 0.95, 0.03) > 0.99
+    assert survivor_precision(0.05, 0.95, 0.03) < 0.5
+
+
 def test_checks_switch_off_per_method(embedder):
     cfg = load_config(overrides={"qc.methods": {"paraphrase": {"artifacts": False,
                                                                "fluency": False}}})
