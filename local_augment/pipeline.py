@@ -44,7 +44,7 @@ from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.dedup import find_near_duplicates
-from local_augment.quality.diagnosis import diagnose
+from local_augment.quality.diagnosis import diagnose, shown_to_help
 from local_augment.quality.equivalence import regime_summary
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick, budget, mix
@@ -176,6 +176,7 @@ def _run(
     notices.extend(chain.notices)
     report["notices"] = notices
     report["diagnosis"] = diagnose(report, cfg.llm.model)
+    report["downstream"] = shown_to_help(report["methods"], cfg.llm.model)
     report["settings"] = cfg.model_dump(mode="json")
     report["models"] = models_used(manifest, cfg, report["methods"])
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)

@@ -195,6 +195,9 @@ def render_html(report: dict[str, Any]) -> str:
         "<h2>Rejected per method and check</h2>", _reason_matrix(report),
         "<h2>Rejected, per reason</h2>", _table(report.get("rejected_per_reason", {})),
     ]
+    if report.get("downstream"):
+        sections[:0] = ["<h2>Does it help? (scripts/bench_downstream.py)</h2><ul>" + "".join(
+            f"<li>{html.escape(d)}</li>" for d in report["downstream"]) + "</ul>"]
     if report.get("qc_regime"):
         sections[:0] = ["<h2>Quality-control regime</h2>",
                         f"<p>{html.escape(str(report['qc_regime'].get('note', '')))}</p>"]

@@ -298,7 +298,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{arm.name:<16} accuracy {row['accuracy_mean']:.3f} ± {row['accuracy_sd']:.3f}"
                   f"  rows {row['rows']:>5}  new words {row['new_words']:>5}  "
                   f"{row['seconds']:>7.1f} s", flush=True)
-    out = {"learner": learner.name, "data": name, "labels": len(labels), "k": args.k,
+    from local_augment.config import load_config
+
+    llm_model = base.get("llm", {}).get("model") or load_config().llm.model
+    out = {"learner": learner.name, "data": name, "llm_model": llm_model,
+           "labels": len(labels), "k": args.k,
            "steps": learner.steps, "seeds": args.seeds, "test_rows": len(test), "arms": results}
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

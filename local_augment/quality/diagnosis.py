@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from local_augment.methods import LLM_METHODS
@@ -40,4 +42,40 @@ def diagnose(report: dict[str, Any], llm_model: str) -> list[str]:
         if gated:
             line += f"; its {gated} survivors were dropped too (low_yield_method)"
         lines.append(line)
+    return lines
+
+
+EVIDENCE = Path(__file__).resolve().parent.parent / "evidence" / "downstream.json"
+
+
+def shown_to_help(methods: list[str], llm_model: str, path: Path = EVIDENCE) -> list[str]:
+    """One line per method of the run: whether scripts/bench_downstream.py showed that training
+    on its rows beats training on the originals alone (the last measured run, shipped)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    arms = {a["name"]: a for a in data.get("arms", []) if "accuracy_mean" in a}
+    base = arms.get("originals")
+    if base is None:
+        return []
+    where = (f"{data.get('data')}, {data.get('k')} wordings per label, {data.get('learner')}, "
+             f"{data.get('seeds')} seeds")
+    lines = []
+    for method in methods:
+        arm = arms.get(method)
+        if arm is None:
+            continue
+        gain = arm["accuracy_mean"] - base["accuracy_mean"]
+        noise = max(arm["accuracy_sd"], base["accuracy_sd"])
+        verdict = ("shown to help" if gain > 2 * noise else
+                   "shown to hurt" if gain < -2 * noise else "not shown to help")
+        model = f" (generator {data.get('llm_model')})" if method in LLM_METHODS and \
+            data.get("llm_model") else ""
+        note = (f"; this run uses {llm_model}" if method in LLM_METHODS and
+                data.get("llm_model") not in (None, llm_model) else "")
+        lines.append(f"{method}{model}: {verdict} on unseen wordings — accuracy "
+                     f"{base['accuracy_mean']:.3f} on the originals alone, "
+                     f"{arm['accuracy_mean']:.3f} with its rows ({where}; "
+                     f"scripts/bench_downstream.py){note}")
     return lines
