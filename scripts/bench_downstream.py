@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -166,10 +167,14 @@ def runnable_methods(models_dir: Path) -> set[str]:
 
 
 def run_augment(arm: Arm, train: Path, work: Path, seed: int, label_of: dict[str, str],
-                config: dict[str, Any]) -> list[Example]:
+                config: dict[str, Any], resume: Path | None = None) -> list[Example]:
     """`local-augment augment` on the training set; the rows it wrote, each with its source's
-    label (a variant's `_provenance.source_id`)."""
+    label (a variant's `_provenance.source_id`). `resume`: a finished run of the same methods
+    whose output folder is copied first, so the run resumes its shards and redoes only the
+    global steps (dedup, mix, write): the mix share is not part of a shard's fingerprint."""
     out = work / arm.name
+    if resume is not None:
+        shutil.copytree(resume, out)
     cfg = {"methods": arm.methods, "run": {"seed": seed}, **config}
     if arm.ratio is not None:
         cfg["mix"] = {**cfg.get("mix", {}), "ratio": arm.ratio}
@@ -263,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         label_of = {f"r{i:05d}": lab for i, (_, lab) in enumerate(originals)}
         os.environ.setdefault("LOCAL_AUGMENT_CACHE", str(ROOT / ".cache" / "bench_downstream"))
         done: dict[tuple, list[Example]] = {}
+        ran: dict[tuple, Path] = {}  # methods -> a finished output folder
         for arm in plan:
             if arm.skipped:
                 continue
@@ -272,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             elif arm.methods is not None:
                 key = (tuple(arm.methods), arm.ratio or 2.0)
                 if key not in done:
-                    done[key] = run_augment(arm, train_path, work, 0, label_of, base)
+                    done[key] = run_augment(arm, train_path, work, 0, label_of, base,
+                                            resume=ran.get(key[0]))
+                    ran.setdefault(key[0], work / arm.name)
                 arm.rows = done[key]
             arm.seconds = time.perf_counter() - t0
         default = next((a for a in plan if a.name == "default" and not a.skipped), None)

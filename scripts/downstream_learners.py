@@ -30,7 +30,7 @@ class FastLearner:
                  lr: float = 5e-5, head_lr: float = 2e-3) -> None:
         self.path = model_dir / "all-minilm-l6-v2"
         self.labels = labels
-        self.steps = steps or 300
+        self.steps = steps or 150
         self.batch, self.lr, self.head_lr = batch, lr, head_lr
 
     def train_and_test(self, rows: list[Example], test: list[Example], seed: int) -> float:
