@@ -116,7 +116,7 @@ def test_augment_end_to_end(tmp_path, dataset, cases):
             src = by_id[prov["source_id"]]
             assert r["output"] == src["output"] and r["source"] == "unit-test"
             assert prov["similarity"] >= qc["similarity_min"]
-            assert prov["meaning"] >= qc["meaning_min"]
+            assert prov["equivalence"] >= qc["equivalence_min"]
             assert {"length_ratio", "new_words", "seed", "params", "fluency"} <= set(prov)
             assert r["id"] == prov["id"]
     refusals = [r for r in augmented if r["_provenance"]["method"] == "refusals"]
