@@ -40,13 +40,12 @@ def signals(cosine: float, alignment: Alignment, variant: str, source: str) -> d
     from local_augment.quality import lexical  # lexical -> augmenters -> config -> this module
 
     a, b = set(lexical.content_words(variant)), set(lexical.content_words(source))
-    overlap = len(a & b) / len(a | b) if a | b else 1.0
     return {
         "cosine": cosine,
         "align_precision": alignment.precision,
         "align_recall": alignment.recall,
         "align_min": min(alignment.precision, alignment.recall),
-        "content_overlap": overlap,
+        "content_overlap": lexical.overlap(a, b),
         "length_gap": abs(math.log(lexical.length_ratio(variant, source))),
     }
 

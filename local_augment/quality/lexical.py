@@ -432,7 +432,7 @@ def negation_flip(variant: str, source: str) -> bool:
     """
     v_neg, s_neg = _negates(variant), _negates(source)
     if _negator_count(variant) % 2 != _negator_count(source) % 2 and \
-            _overlap(_unnegated_words(variant), _unnegated_words(source)) >= 0.8:
+            overlap(_unnegated_words(variant), _unnegated_words(source)) >= 0.8:
         return True  # the same words, one negation more or less ("did" / "didn't do")
     if v_neg == s_neg:
         return False
@@ -459,7 +459,8 @@ def _unnegated_words(text: str) -> set[str]:
     return out
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
+def overlap(a: set[str], b: set[str]) -> float:
+    """Jaccard overlap of two word sets (1.0 when both are empty)."""
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
