@@ -215,6 +215,15 @@ def new_words(rows: list[Example], originals: list[Example]) -> int:
     return len({w for t, _ in rows for w in tokens(t)} - seen)
 
 
+def rows_key(rows: list[Example]) -> str:
+    """The training rows' content hash, in order: the learners are deterministic per seed, so
+    two arms that wrote the same rows get the same scores, and training them twice buys
+    nothing (a method that kept no rows equals the originals)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(rows).encode("utf-8")).hexdigest()
+
+
 # ------------------------------------------------------------------------------------ main
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,15 +297,22 @@ def main(argv: list[str] | None = None) -> int:
             if arm.name == "oracle":
                 extra = len(default.rows) - len(originals) if default else len(originals)
                 arm.rows = oracle_rows(originals, pool, extra)
+        trained: dict[str, tuple[str, list[float]]] = {}  # rows -> (first arm, accuracies)
         for arm in plan:
             if arm.skipped:
                 results.append({"name": arm.name, "skipped": arm.skipped})
                 print(f"{arm.name:<16} skipped: {arm.skipped}", flush=True)
                 continue
-            accs = []
             t0 = time.perf_counter()
-            for seed in range(args.seeds):
-                accs.append(learner.train_and_test(arm.rows, test, seed))
+            key = rows_key(arm.rows)
+            if key in trained:
+                first, accs = trained[key]
+                print(f"{arm.name:<16} wrote the same rows as {first}: its scores are reused",
+                      flush=True)
+            else:
+                accs = [learner.train_and_test(arm.rows, test, seed)
+                        for seed in range(args.seeds)]
+                trained[key] = (arm.name, accs)
             took = arm.seconds + time.perf_counter() - t0
             row = {"name": arm.name, "accuracy_mean": round(statistics.mean(accs), 4),
                    "accuracy_sd": round(statistics.stdev(accs), 4) if len(accs) > 1 else 0.0,

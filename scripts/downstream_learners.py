@@ -63,9 +63,10 @@ class FastLearner:
             opt.step()
         enc.eval()
         right = 0
+        ordered = sorted(test, key=lambda t: len(t[0]))  # length-sorted batches pad little
         with torch.no_grad():
-            for i in range(0, len(test), 128):
-                part = test[i:i + 128]
+            for i in range(0, len(ordered), 128):
+                part = ordered[i:i + 128]
                 pred = logits([t for t, _ in part]).argmax(-1).tolist()
                 right += sum(self.labels[p] == lab for p, (_, lab) in zip(pred, part, strict=True))
         return right / max(1, len(test))
@@ -123,9 +124,10 @@ class SFTLearner:
         model.eval()
         right = 0
         longest = max(len(tok(reply(lab))["input_ids"]) for lab in self.labels) + 2
+        ordered = sorted(test, key=lambda t: len(t[0]))
         with torch.no_grad():
-            for i in range(0, len(test), 32):
-                part = test[i:i + 32]
+            for i in range(0, len(ordered), 32):
+                part = ordered[i:i + 32]
                 b = tok([prompt(t) for t, _ in part], return_tensors="pt", padding=True,
                         add_special_tokens=False).to(dev)
                 out = model.generate(**b, max_new_tokens=longest, do_sample=False,
