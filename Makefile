@@ -15,7 +15,7 @@ export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export HF_HOME ?= $(CURDIR)/.cache/hf
 
 .PHONY: install models augment test test-fast bench bench-downstream lint serve clean browser \
-	bundle install-offline offline-proof
+	bundle install-offline fuzz
 
 install: $(STAMP)
 
@@ -75,6 +75,12 @@ bench: models
 # BENCH_ARGS=--sft fine-tunes SmolLM2 instead of MiniLM; see scripts/bench_downstream.py.
 bench-downstream: models
 	$(BIN)/python scripts/bench_downstream.py --out bench-downstream.json $(BENCH_ARGS)
+
+# Generated hostile input at volume (not in make test): the long hypothesis profile over every
+# reader, then scripts/fuzz.py over FUZZ_FILES files (default 10000) and whole runs on a sample.
+fuzz: install
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	$(BIN)/python scripts/fuzz.py
 
 lint: install
 	$(BIN)/ruff check local_augment scripts tests

@@ -191,7 +191,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         source = str(path)
         if not path.is_file():
             raise UserError(f"{path}: config file not found")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: the config is not UTF-8 (invalid byte at {exc.start}); "
+                            "re-encode it as UTF-8") from None
         try:
             if path.suffix.lower() == ".toml":
                 data = tomllib.loads(text)

@@ -89,6 +89,8 @@ def _jsonl(path: Path) -> Iterator[tuple[str, str]]:
             except json.JSONDecodeError as exc:
                 raise UserError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") \
                     from None
+            except RecursionError:
+                raise UserError(f"{where}: JSON nested too deeply") from None
             prompts = _row_prompts(row, where)
             base = _row_id(row, str(lineno))
             for k, text in enumerate(prompts):

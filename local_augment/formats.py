@@ -248,7 +248,25 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     for batch in pf.iter_batches(batch_size=4096):
         for row in batch.to_pylist():
             lineno += 1
-            yield lineno, {k: v for k, v in row.items() if v is not None or k == "id"}, None
+            row = {k: v for k, v in row.items() if v is not None or k == "id"}
+            yield lineno, row, _not_json(row)
+
+
+def _not_json(row: dict[str, Any]) -> str | None:
+    """Why a Parquet row cannot be carried through the run (its state and outputs are JSON):
+    a column of binary, date, time or decimal values, named."""
+    try:
+        json.dumps(row)
+        return None
+    except (TypeError, ValueError):
+        pass
+    for key, value in row.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return (f'field "{key}" holds {type(value).__name__} values, which are not JSON; '
+                    "cast the column to string (or drop it) before augmenting")
+    return "the row is not representable as JSON"
 
 
 def write_jsonl_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
@@ -261,13 +279,22 @@ def write_jsonl_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
     return n
 
 
-def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
-    """Write rows to Parquet atomically; nested values (messages, _provenance) stay nested."""
+def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]],
+                       empty_like: Path | None = None) -> int:
+    """Write rows to Parquet atomically; nested values (messages, _provenance) stay nested.
+    With no rows, the table keeps `empty_like`'s columns (the input's), so it reads back."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     materialised = list(rows)
-    table = pa.Table.from_pylist(materialised) if materialised else pa.table({})
+    if materialised:
+        # every key of every row (from_pylist would take the first row's keys only)
+        names = list(dict.fromkeys(k for row in materialised for k in row))
+        table = pa.table({k: [row.get(k) for row in materialised] for k in names})
+    elif empty_like is not None:
+        table = pq.read_schema(empty_like).empty_table()
+    else:
+        table = pa.table({})
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
     return len(materialised)

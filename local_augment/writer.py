@@ -137,7 +137,10 @@ def _rows(store: ShardStore, keys: list[str], verdicts: dict[str, str], provenan
             tally.before.add(asked)
             tally.after.add(asked)
             if provenance:
-                row[PROVENANCE_KEY] = {"id": o["id"], "method": "original", "line": o["line"]}
+                prov = {"id": o["id"], "method": "original", "line": o["line"]}
+                if PROVENANCE_KEY in row:  # a row from an earlier run: its provenance is kept
+                    prov["previous"] = row[PROVENANCE_KEY]
+                row[PROVENANCE_KEY] = prov
             yield row
             variants = by_source.pop(o["id"], [])
             tally.gained += bool(variants)
@@ -163,7 +166,8 @@ def write_outputs(
         rows = _rows(store, keys, verdicts, provenance, tally, rejects, dropped or {})
         if container == PARQUET:
             out_name = "augmented.parquet"
-            written = write_parquet_rows(output_dir / out_name, map(_flatten_provenance, rows))
+            written = write_parquet_rows(output_dir / out_name, map(_flatten_provenance, rows),
+                                         empty_like=input_path)
         else:
             out_name = "augmented.jsonl"
             written = write_jsonl_rows(output_dir / out_name, rows)

@@ -11,6 +11,19 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("LOCAL_AUGMENT_MODELS", str(ROOT / "models"))
 os.environ.setdefault("VLLM_CACHE_ROOT", str(ROOT / ".cache" / "vllm"))
 
+# Hypothesis profiles: `short` in make test (seconds), `long` in make fuzz (HYPOTHESIS_PROFILE).
+try:
+    from hypothesis import HealthCheck, settings
+
+    _quiet = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile("short", max_examples=60, deadline=None,
+                              suppress_health_check=_quiet)
+    settings.register_profile("long", max_examples=3000, deadline=None,
+                              suppress_health_check=_quiet)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "short"))
+except ImportError:  # hypothesis comes with the dev extra; without it tests/test_fuzz.py skips
+    pass
+
 # Session-scoped engine fixtures (a vLLM start costs about a minute here), one file per engine.
 pytest_plugins = [
     p for p in ("tests.fixtures_llm", "tests.fixtures_marian")

@@ -36,14 +36,23 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"{path}: refusal cases file not found (refusals.cases)")
     cases, problems = [], []
-    with open(path, encoding="utf-8-sig") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            if not raw.strip():
                 continue
             try:
-                case = json.loads(line)
+                case = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                problems.append(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start}; "
+                                "re-encode the file as UTF-8")
+                continue
             except json.JSONDecodeError as exc:
                 problems.append(f"{path}:{lineno}: malformed JSON ({exc.msg})")
+                continue
+            except RecursionError:
+                problems.append(f"{path}:{lineno}: JSON nested too deeply")
                 continue
             if not isinstance(case, dict) or not isinstance(case.get("instruction"), str) \
                     or not case["instruction"].strip():
