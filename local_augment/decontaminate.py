@@ -10,6 +10,7 @@ variant of a contaminated original is kept.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,6 +32,7 @@ from local_augment.formats import (
 )
 from local_augment.models import load_manifest
 from local_augment.quality.contamination import ContaminationGuard, Hit
+from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.reasons import contaminated_source
 from local_augment.records import MESSAGES, Candidate
 from local_augment.shards import ShardResult
@@ -54,13 +56,27 @@ def load_sets(cfg: Config) -> list[EvalSet]:
     return read_eval_sets(cfg.qc.eval_sets)
 
 
-def build_guard(cfg: Config, sets: list[EvalSet], encode: Callable | None
-                ) -> ContaminationGuard:
+def build_guard(cfg: Config, sets: list[EvalSet], encode: Callable | None,
+                embedder: Any = None) -> ContaminationGuard:
+    """The guard over `sets`; with the `embedder` (the engine `encode` belongs to), eval-set
+    vectors are cached across runs, keyed by the embedder's model checksum and engine."""
     q = cfg.qc
+    cache = vector_cache(cfg, embedder) if embedder is not None else None
     return ContaminationGuard(sets, encode, n=q.eval_ngram, min_tokens=q.eval_min_tokens,
                               threshold=q.eval_threshold, prefilter=q.eval_prefilter,
                               exact_max=q.eval_exact_max, nprobe=q.eval_nprobe,
-                              seed=cfg.run.seed)
+                              seed=cfg.run.seed, cache=cache)
+
+
+def vector_cache(cfg: Config, embedder: Any) -> EvalVectorCache:
+    """The eval-vector cache for this embedder: its manifest checksum (when it is the configured
+    model) and what it says it is, so a stand-in embedder never shares entries with a model."""
+    import json
+
+    manifest = load_manifest(cfg.run.models_dir)
+    spec = manifest.models.get(cfg.embedder.model)
+    checksum = manifest.checksum(spec) if spec is not None else ""
+    return EvalVectorCache(json.dumps([checksum, embedder.describe()], sort_keys=True))
 
 
 def record(hit: Hit, row_id: str, line: int, text: str, dropped: bool) -> dict[str, Any]:
@@ -125,13 +141,12 @@ def write_contaminated(output_dir: Path, records: list[dict[str, Any]]) -> None:
     write_jsonl_rows(output_dir / CONTAMINATED, iter(records))
 
 
-def _embedder(cfg: Config) -> Callable:
+def _embedder(cfg: Config) -> Any:
     from local_augment.engines.embedder import get_embedder
 
     manifest = load_manifest(cfg.run.models_dir)
     _, path = manifest.require(cfg.embedder.model, "embedder")
-    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size
-                        ).encode
+    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
 
 
 def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
@@ -150,7 +165,10 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
         raise UserError("no eval set: pass --eval-set FILE (or set qc.eval_sets in the config)")
     sets = load_sets(cfg)
     container = container_of(input_path, fmt)
-    guard = build_guard(cfg, sets, _embedder(cfg))
+    embedder = _embedder(cfg)
+    guard = build_guard(cfg, sets, embedder.encode, embedder)
+    for note in guard.notes:
+        print(note, file=sys.stderr)
     drop = cfg.qc.drop_contaminated
     records: list[dict[str, Any]] = []
     counts = Counter()

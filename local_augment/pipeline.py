@@ -166,8 +166,12 @@ def _run(
     guard = None
     if eval_sets:
         t0 = time.perf_counter()
-        guard = build_guard(cfg, eval_sets, embedder.encode)
+        guard = build_guard(cfg, eval_sets, embedder.encode, embedder)
         timings["contamination_index"] += time.perf_counter() - t0
+        timings["contamination_encode_eval"] += guard.timings["encode_eval"]
+        for note in guard.notes:
+            progress(f"notice: {note}", 0, None)
+        notices.extend(guard.notes)
     report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
                     progress, guard=guard)
     report["methods"] = [a.name for a in augmenters]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,7 @@ from local_augment.records import MESSAGES, Candidate, Example
 from local_augment.shards import ShardResult
 
 log = logging.getLogger("local_augment.stages")
-Encoder = Callable[[Sequence[str]], np.ndarray]
+Encoder = Callable[..., np.ndarray]  # texts (and keep_tokens=) -> unit vectors
 
 
 def prompt_text(ex: Example) -> str:
@@ -43,7 +43,10 @@ class TextTable:
     def add(self, text: str) -> int:
         return self.index.setdefault(text, len(self.index))
 
-    def encode(self, encode: Encoder) -> np.ndarray:
+    def encode(self, encode: Encoder, keep_tokens: Collection[str] = ()) -> np.ndarray:
+        """Every distinct text's vector; `keep_tokens` as in `Embedder.encode`."""
+        if keep_tokens:
+            return encode(list(self.index), keep_tokens=keep_tokens)
         return encode(list(self.index))
 
 
@@ -105,7 +108,7 @@ def score(
         ex = as_example(candidates[i], layout)
         qc_idx.append((table.add(p.variant), table.add(p.source), table.add(p.output)))
         cand_pairs.append((table.add(prompt_text(ex)), table.add(ex.output)))
-    vecs = table.encode(chain.embedder.encode)
+    vecs = table.encode(chain.embedder.encode, chain.token_texts(pairs))
     timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     dim = vecs.shape[1]

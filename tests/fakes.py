@@ -79,7 +79,7 @@ class HashEmbedder(Engine):
     def _tokens(self, text: str) -> list[str]:
         return _WORD.findall(text.casefold()) or ["<empty>"]
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, keep_tokens: Any = ()) -> np.ndarray:  # noqa: ARG002
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             v = sum(_unit(w, self.dim) for w in self._tokens(text))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ class Embedder(Engine):
         self.batch_size = batch_size
         self._model = None
         self.dim = 0
+        self._tokens = TokenStore()
 
     def load(self) -> Embedder:
         if self._model is None:
@@ -46,43 +49,110 @@ class Embedder(Engine):
 
     def unload(self) -> None:
         self._model = None
+        self._tokens.clear()
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.path.name, "engine": f"sentence-transformers:{self.device}"}
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors, longest texts first in chunks of `CHUNK` (progress ticks per chunk)."""
+    def encode(self, texts: Sequence[str], *, keep_tokens: Collection[str] = ()) -> np.ndarray:
+        """Unit vectors, longest texts first in chunks of `CHUNK` (progress ticks per chunk).
+
+        `keep_tokens`: texts whose token vectors the same forward pass keeps for
+        `token_vectors` (the meaning check), so those texts are not encoded twice."""
         self.load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         texts = list(texts)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        keep = set(keep_tokens)
         with stage("embed", len(texts)) as tick:
             for part in chunks(len(order), CHUNK):
                 idx = [order[i] for i in part]
-                vecs = self._model.encode(
-                    [texts[i] for i in idx], batch_size=self.batch_size,
-                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-                out[idx] = vecs
+                batch = [texts[i] for i in idx]
+                if keep and any(t in keep for t in batch):
+                    out[idx] = self._encode_with_tokens(batch, keep)
+                else:
+                    out[idx] = self._model.encode(
+                        batch, batch_size=self.batch_size, normalize_embeddings=True,
+                        convert_to_numpy=True, show_progress_bar=False)
                 tick(len(idx))
         return out
 
+    def _encode_with_tokens(self, batch: list[str], keep: set[str]) -> np.ndarray:
+        """One pass for both outputs: pooled sentence vectors (normalised as the plain path
+        does) and, for the texts in `keep`, their token vectors into the token store."""
+        import torch
+
+        outs = self._model.encode(batch, batch_size=self.batch_size, output_value=None,
+                                  convert_to_numpy=False, show_progress_bar=False)
+        pooled = torch.stack([o["sentence_embedding"] for o in outs])
+        vecs = torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
+        for text, o in zip(batch, outs, strict=True):
+            if text in keep:
+                n = int(o["attention_mask"].sum().item())
+                self._tokens.put(text, _unit_rows(o["token_embeddings"][:n]))
+        return vecs
+
     def token_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Per text, its contextual token vectors as unit rows, without [CLS] and [SEP]."""
+        """Per text, its contextual token vectors as unit rows, without [CLS] and [SEP]: from
+        the token store when `encode` kept them, else from a forward pass now."""
         self.load()
         if not texts:
             return []
-        outs = self._model.encode(
-            list(texts), batch_size=self.batch_size, output_value="token_embeddings",
-            convert_to_numpy=False, show_progress_bar=False,
-        )
-        result: list[np.ndarray] = []
-        for t in outs:
-            arr = t.float().cpu().numpy()[1:-1]
-            norms = np.linalg.norm(arr, axis=1, keepdims=True)
-            result.append(np.ascontiguousarray(arr / np.maximum(norms, 1e-12), dtype=np.float32))
-        return result
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._tokens.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            outs = self._model.encode(
+                missing, batch_size=self.batch_size, output_value="token_embeddings",
+                convert_to_numpy=False, show_progress_bar=False,
+            )
+            for text, t in zip(missing, outs, strict=True):
+                found[text] = _unit_rows(t)
+                self._tokens.put(text, found[text])
+        return [found[t] for t in texts]
+
+
+def _unit_rows(t: Any) -> np.ndarray:
+    """A text's token vectors (a tensor, special tokens at both ends) as unit float32 rows."""
+    arr = t.float().cpu().numpy()[1:-1]
+    norms = np.linalg.norm(arr, axis=1, keepdims=True)
+    return np.ascontiguousarray(arr / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class TokenStore:
+    """Token vectors by text content, least recently used out first past `max_bytes`."""
+
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def get(self, text: str) -> np.ndarray | None:
+        key = self._key(text)
+        arr = self._items.get(key)
+        if arr is not None:
+            self._items.move_to_end(key)
+        return arr
+
+    def put(self, text: str, arr: np.ndarray) -> None:
+        key = self._key(text)
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= old.nbytes
+        self._items[key] = arr
+        self.bytes += arr.nbytes
+        while self.bytes > self.max_bytes and len(self._items) > 1:
+            _, gone = self._items.popitem(last=False)
+            self.bytes -= gone.nbytes
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
 
 
 _LOADED: dict[tuple[str, str, int], Embedder] = {}

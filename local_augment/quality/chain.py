@@ -151,6 +151,17 @@ class QualityChain:
             self._time("qc.judge", t0)
         return out
 
+    def token_texts(self, pairs: Sequence[Pair]) -> set[str]:
+        """The texts whose token vectors the meaning check may ask for: the embedder keeps
+        them from the pass that makes the sentence vectors (one forward pass per text)."""
+        want: set[str] = set()
+        settings: dict[str, dict[str, Any]] = {}
+        for p in pairs:
+            c = settings.setdefault(p.method, self.qc.settings(p.method))
+            if c["meaning"] or self._judged(p):
+                want.update((p.variant, p.source))
+        return want
+
     @property
     def regime(self) -> str:
         """`judged` when an LLM judge decides equivalence, else `embedded`."""
@@ -228,7 +239,8 @@ class QualityChain:
         table: dict[str, int] = {}
         idx = [[table.setdefault(t, len(table)) for t in
                 (pairs[i].variant, pairs[i].source, pairs[i].output)] for i in todo]
-        vecs = self.embedder.encode(list(table))
+        vecs = self.embedder.encode(list(table), keep_tokens=self.token_texts(
+            [pairs[i] for i in todo]))
         arr = np.array(idx)
         return vecs[arr[:, 0]], vecs[arr[:, 1]], vecs[arr[:, 2]]
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from local_augment.eval_sets import EvalSet
 from local_augment.quality.dedup import build_index
+from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.reasons import eval_contamination
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
@@ -119,7 +120,10 @@ class ContaminationGuard:
 
     def __init__(self, sets: Sequence[EvalSet], encode: Encoder | None, *, n: int = 13,
                  min_tokens: int = 3, threshold: float = 0.8, prefilter: float = 0.5,
-                 exact_max: int = 50_000, nprobe: int = 16, seed: int = 0) -> None:
+                 exact_max: int = 50_000, nprobe: int = 16, seed: int = 0,
+                 cache: EvalVectorCache | None = None) -> None:
+        """`cache`: eval-set vectors kept across runs (a set found there is not encoded);
+        `notes` says which sets were read from it."""
         self.n, self.min_tokens = n, min_tokens
         self.threshold, self.prefilter = threshold, prefilter
         self.encode = encode
@@ -127,6 +131,9 @@ class ContaminationGuard:
         self.set_names = [s.name for s in sets]
         self.set_of = np.concatenate([np.full(len(s), k, dtype=np.int32)
                                       for k, s in enumerate(sets)]) if sets else np.zeros(0, int)
+        self.sets = list(sets)
+        self.cache = cache
+        self.notes: list[str] = []
         self.ids = [i for s in sets for i in s.ids]
         self.prompts = [p for s in sets for p in s.prompts]
         t0 = time.perf_counter()
@@ -191,18 +198,41 @@ class ContaminationGuard:
     # ---- embeddings ------------------------------------------------------------------------
     def _build_embeddings(self, exact_max: int, nprobe: int, seed: int) -> None:
         assert self.encode is not None
-        t0 = time.perf_counter()
-        mat: np.ndarray | None = None
-        for start in range(0, len(self.prompts), ENCODE_CHUNK):
-            vecs = self.encode(self.prompts[start:start + ENCODE_CHUNK])
-            if mat is None:
-                mat = np.empty((len(self.prompts), vecs.shape[1]), dtype=np.float16)
-            mat[start:start + len(vecs)] = vecs
-        self.timings["encode_eval"] += time.perf_counter() - t0
+        parts = []
+        self.timings["encode_eval"] += 0.0  # shown even when every set came from the cache
+        for es in self.sets:
+            t0 = time.perf_counter()
+            got = self.cache.load(es) if self.cache is not None else None
+            if got is not None:
+                self.timings["eval_vectors_cached"] += len(es)
+                self.timings["read_eval_cache"] += time.perf_counter() - t0
+                self.notes.append(f"contamination: eval set {es.name!r}: {len(es):,} prompt "
+                                  f"vectors read from the cache ({self.cache.path(es)}), "
+                                  "not encoded again")
+                parts.append(got.astype(np.float16, copy=False))
+                continue
+            t0 = time.perf_counter()
+            vecs = self._encode(es.prompts)
+            self.timings["encode_eval"] += time.perf_counter() - t0
+            if self.cache is not None:
+                self.cache.save(es, vecs)
+            parts.append(vecs)
+        mat = np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float16)
         t0 = time.perf_counter()
         self.index, self.index_kind = build_index(mat, exact_max=exact_max, nprobe=nprobe,
                                                   seed=seed)
         self.timings["faiss_index"] += time.perf_counter() - t0
+
+    def _encode(self, prompts: list[str]) -> np.ndarray:
+        assert self.encode is not None
+        mat: np.ndarray | None = None
+        for start in range(0, len(prompts), ENCODE_CHUNK):
+            vecs = self.encode(prompts[start:start + ENCODE_CHUNK])
+            if mat is None:
+                mat = np.empty((len(prompts), vecs.shape[1]), dtype=np.float16)
+            mat[start:start + len(vecs)] = vecs
+        assert mat is not None
+        return mat
 
     def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(cosine, eval prompt index) of each vector's nearest eval prompt, queried in blocks."""
