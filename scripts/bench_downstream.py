@@ -30,6 +30,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -167,14 +168,21 @@ def runnable_methods(models_dir: Path) -> set[str]:
 
 
 def run_augment(arm: Arm, train: Path, work: Path, seed: int, label_of: dict[str, str],
-                config: dict[str, Any], resume: Path | None = None) -> list[Example]:
+                config: dict[str, Any], resume: Path | None = None,
+                answers_from: list[Path] = ()) -> list[Example]:
     """`local-augment augment` on the training set; the rows it wrote, each with its source's
     label (a variant's `_provenance.source_id`). `resume`: a finished run of the same methods
     whose output folder is copied first, so the run resumes its shards and redoes only the
-    global steps (dedup, mix, write): the mix share is not part of a shard's fingerprint."""
+    global steps (dedup, mix, write): the mix share is not part of a shard's fingerprint.
+    `answers_from`: finished runs whose model-output caches are merged in first, so an LLM
+    answer another arm already has (the same prompt, sampling and seed) is replayed, not
+    generated again; the rows are the same either way."""
     out = work / arm.name
     if resume is not None:
         shutil.copytree(resume, out)
+    elif answers_from:
+        merge_model_caches([p / ".work" / "model_cache.sqlite" for p in answers_from],
+                           out / ".work" / "model_cache.sqlite")
     cfg = {"methods": arm.methods, "run": {"seed": seed}, **config}
     if arm.ratio is not None:
         cfg["mix"] = {**cfg.get("mix", {}), "ratio": arm.ratio}
@@ -193,6 +201,22 @@ def run_augment(arm: Arm, train: Path, work: Path, seed: int, label_of: dict[str
         source = prov.get("source_id") or prov.get("id")
         rows.append((" ".join(r["instruction"].split()), label_of[source]))
     return rows
+
+
+def merge_model_caches(sources: list[Path], dest: Path) -> None:
+    """Copy every entry of the given model-output caches into `dest` (local_augment.cache)."""
+    from local_augment.cache import ModelCache
+
+    into = ModelCache(dest)
+    try:
+        for src in sources:
+            if not src.is_file():
+                continue
+            with sqlite3.connect(src) as db:
+                rows = db.execute("SELECT k, v FROM out").fetchall()
+            into.put_many({k: json.loads(v) for k, v in rows})
+    finally:
+        into.close()
 
 
 def oracle_rows(originals: list[Example], pool: dict[str, list[str]], extra: int
@@ -288,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                 key = (tuple(arm.methods), arm.ratio or 2.0)
                 if key not in done:
                     done[key] = run_augment(arm, train_path, work, 0, label_of, base,
-                                            resume=ran.get(key[0]))
+                                            resume=ran.get(key[0]),
+                                            answers_from=list(ran.values()))
                     ran.setdefault(key[0], work / arm.name)
                 arm.rows = done[key]
             arm.seconds = time.perf_counter() - t0
