@@ -141,21 +141,13 @@ def write_contaminated(output_dir: Path, records: list[dict[str, Any]]) -> None:
     write_jsonl_rows(output_dir / CONTAMINATED, iter(records))
 
 
-def _embedder(cfg: Config) -> Any:
-    from local_augment.engines.embedder import get_embedder
-
-    manifest = load_manifest(cfg.run.models_dir)
-    _, path = manifest.require(cfg.embedder.model, "embedder")
-    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
-
-
 def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
                       output_dir: str | os.PathLike[str], *, fmt: str | None = None,
                       provenance: bool = False) -> dict[str, Any]:
     """Check a dataset's rows (originals only) against the eval sets; write the clean dataset
     (`clean.jsonl` or `clean.parquet`), rejected.jsonl, contaminated.jsonl and the report."""
-    from local_augment.pipeline import prepare_output_dir
     from local_augment.report import write_report
+    from local_augment.run_setup import prepare_output_dir
 
     t_start = time.perf_counter()
     input_path, output_dir = Path(input_path), prepare_output_dir(Path(output_dir))
@@ -165,7 +157,9 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
         raise UserError("no eval set: pass --eval-set FILE (or set qc.eval_sets in the config)")
     sets = load_sets(cfg)
     container = container_of(input_path, fmt)
-    embedder = _embedder(cfg)
+    from local_augment.engines.embedder import open_embedder
+
+    embedder = open_embedder(cfg, load_manifest(cfg.run.models_dir))
     guard = build_guard(cfg, sets, embedder.encode, embedder)
     for note in guard.notes:
         print(note, file=sys.stderr)

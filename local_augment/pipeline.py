@@ -35,11 +35,12 @@ from local_augment.decontaminate import (
     write_contaminated,
 )
 from local_augment.diversity import mean_pairwise_distance
+from local_augment.engines.embedder import open_embedder
 from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.formats import container_of
 from local_augment.methods import STANDALONE_METHODS
-from local_augment.models import Manifest, load_manifest
+from local_augment.models import load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.contamination import ContaminationGuard, Hit
@@ -134,7 +135,7 @@ def _run(
     augmenters, notices = build_augmenters(ctx, methods, explicit=explicit)
     for note in notices:
         progress(f"notice: {note}", 0, None)
-    embedder = ctx.engines.peek("embedder") or open_embedder(cfg, manifest)
+    embedder = ctx.engines.peek("embedder") or open_embedder(cfg, manifest)  # shared, lazy load
     fp = fingerprint(cfg, input_path, augmenters, [a.name for a in augmenters], manifest)
     store = ShardStore(output_dir / ".work", fp)
     if fresh:
@@ -182,20 +183,12 @@ def _run(
     report["diagnosis"] = diagnose(report, cfg.llm.model)
     report["downstream"] = shown_to_help(report["methods"], cfg.llm.model)
     report["settings"] = cfg.model_dump(mode="json")
-    report["models"] = models_used(manifest, cfg, report["methods"])
+    report["models"] = models_used(manifest, cfg, augmenters)
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
     from local_augment.report import write_report
 
     write_report(report, output_dir)
     return RunResult(output_dir=output_dir, report=report, notices=notices)
-
-
-def open_embedder(cfg: Config, manifest: Manifest) -> Any:
-    """The configured embedder (shared by every run in this process, loaded once)."""
-    from local_augment.engines.embedder import get_embedder
-
-    _, path = manifest.require(cfg.embedder.model, "embedder")
-    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)
 
 
 def finish(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from local_augment.augmenters.base import Augmenter
 from local_augment.config import Config
 from local_augment.errors import BadRow, UserError
 from local_augment.formats import PARQUET, read_examples
+from local_augment.methods import REGISTRY
 from local_augment.models import Manifest
 from local_augment.records import Example
 
@@ -89,14 +90,17 @@ def iter_shards(
         yield f"{n:06d}", examples, bad
 
 
-def models_used(manifest: Manifest, cfg: Config, methods: list[str]) -> dict[str, dict]:
-    """Name and checksum of each installed model the run's settings point at, by role."""
+def models_used(manifest: Manifest, cfg: Config, augmenters: Sequence[Augmenter]
+                ) -> dict[str, dict]:
+    """Name and checksum of each installed model the run's settings point at, by role: the
+    LLM when an augmenter of the run calls it (or the judge does), the translators when a
+    method's entry says it translates."""
     wanted = {"embedder": cfg.embedder.model}
     if cfg.qc.fluency or cfg.qc.fit:
         wanted["qc scorer"] = cfg.qc.scorer_model
-    if {"paraphrase", "outputs"} & set(methods) or cfg.qc.judge == "llm":
+    if any(a.uses_llm for a in augmenters) or cfg.qc.judge == "llm":
         wanted["llm"] = cfg.llm.model
-    if "backtranslation" in methods:
+    if any(REGISTRY[a.name].uses_translator for a in augmenters):
         for pivot in cfg.backtranslation.pivots:
             wanted[f"translator en-{pivot}"] = f"opus-mt-en-{pivot}"
             wanted[f"translator {pivot}-en"] = f"opus-mt-{pivot}-en"

@@ -120,3 +120,26 @@ def test_path_fields_are_found_by_type_and_resolved(tmp_path):
     assert cfg.outputs.prompt_dir == tmp_path / "prompts"
     portable = absolute_paths(load_config(overrides={"outputs.prompt_dir": "rel/dir"}))
     assert portable.outputs.prompt_dir.is_absolute() and portable.run.models_dir.is_absolute()
+
+
+def test_the_models_a_run_records_follow_its_augmenters_not_method_names():
+    """A run whose refusals fill in missing fields with the LLM records the LLM; a method's
+    entry, not its name, says it translates."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from local_augment.config import load_config
+    from local_augment.models import load_manifest
+    from local_augment.run_setup import models_used
+
+    manifest = load_manifest(ROOT / "models")
+    cfg = load_config()
+    if not manifest.path(manifest.get(cfg.llm.model)).is_dir():
+        pytest.skip("the embedded LLM is not installed (make models)")
+    refusals = SimpleNamespace(name="refusals", uses_llm=True)
+    assert "llm" in models_used(manifest, cfg, [refusals])
+    assert "llm" not in models_used(manifest, cfg, [SimpleNamespace(name="refusals",
+                                                                     uses_llm=False)])
+    assert "llm" not in models_used(manifest, cfg, [SimpleNamespace(name="templates",
+                                                                     uses_llm=False)])

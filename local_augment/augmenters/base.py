@@ -74,6 +74,12 @@ class Augmenter(ABC):
         """What else changes the output beyond the config section: models, prompt ids."""
         return {}
 
+    @property
+    def uses_llm(self) -> bool:
+        """Whether this run of the method calls the LLM: its registry entry says so (a method
+        that only sometimes does, like refusals filling in missing fields, overrides this)."""
+        return REGISTRY[self.name].uses_llm
+
     def describe(self) -> dict[str, Any]:
         """Settings that change this augmenter's output (part of the resume fingerprint)."""
         return {"settings": self.settings.model_dump(mode="json"), **self.details()}

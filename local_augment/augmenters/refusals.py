@@ -111,6 +111,10 @@ class RefusalAugmenter(Augmenter):
     def details(self) -> dict[str, Any]:
         return {"cases": self.cases, "llm": self.use_llm}  # reply_rewrites: in the section
 
+    @property
+    def uses_llm(self) -> bool:
+        return self.use_llm
+
     def _instructions(self, case: dict[str, Any], rng: random.Random) -> list[str]:
         base = case["instruction"].strip()
         slots = slots_for(base)

@@ -164,3 +164,10 @@ def get_embedder(path: str | Path, *, device: str = "auto", batch_size: int = 12
     if key not in _LOADED:
         _LOADED[key] = Embedder(path, device=device, batch_size=batch_size)
     return _LOADED[key]
+
+
+def open_embedder(cfg: Any, manifest: Any) -> Embedder:
+    """The configured embedder (`cfg.embedder`), installed and verified (a one-line ModelError
+    if not), shared by everything in this process."""
+    _, path = manifest.require(cfg.embedder.model, "embedder")
+    return get_embedder(path, device=cfg.embedder.device, batch_size=cfg.embedder.batch_size)

@@ -48,6 +48,11 @@ class Pair:
     def is_instruction(self) -> bool:
         return self.field in INSTRUCTION_FIELDS
 
+    @property
+    def standalone(self) -> bool:
+        """A whole new row with no source example (a method registered `standalone`)."""
+        return self.field == "row"
+
 
 @dataclass
 class Verdict:
@@ -169,7 +174,7 @@ class QualityChain:
 
     def _judged(self, p: Pair) -> bool:
         """Whether the judge decides this pair: instruction variants that have a source."""
-        return self.regime == "judged" and p.is_instruction and p.method != "refusals"
+        return self.regime == "judged" and p.is_instruction and not p.standalone
 
     def _judge(self, pairs: Sequence[Pair], out: list[Verdict], todo: list[int]) -> None:
         model = load_model("judged")

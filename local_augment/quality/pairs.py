@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local_augment.errors import UserError
-from local_augment.methods import METHODS
+from local_augment.methods import METHODS, STANDALONE_METHODS
 from local_augment.quality.chain import Pair
 from local_augment.quality.lexical import output_kind
 
@@ -40,7 +40,7 @@ def pair_of(item: dict[str, Any], where: str, method: str | None = None) -> Pair
     if method not in METHODS:
         raise UserError(f"{where}: unknown method {method!r}; methods: {', '.join(METHODS)}")
     field = item.get("field") or (
-        "row" if method == "refusals" else
+        "row" if method in STANDALONE_METHODS else
         "output" if item["variant_output"] != item["source_output"] and
         item["variant_instruction"] == item["source_instruction"] else "instruction")
     if field == "output":
@@ -87,7 +87,7 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
     import sys
 
     from local_augment.augmenters.base import Context
-    from local_augment.engines.embedder import get_embedder
+    from local_augment.engines.embedder import open_embedder
     from local_augment.formats import AtomicJsonlWriter
     from local_augment.models import load_manifest
     from local_augment.quality.chain import create_chain, low_yield
@@ -95,9 +95,7 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
 
     manifest = load_manifest(cfg.run.models_dir)
     ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed)
-    _, embed_path = manifest.require(cfg.embedder.model, "embedder")
-    embedder = get_embedder(embed_path, device=cfg.embedder.device,
-                            batch_size=cfg.embedder.batch_size)
+    embedder = open_embedder(cfg, manifest)
     chain = create_chain(ctx, embedder)
     items: list[dict[str, Any]] = []
     batch: list[tuple[dict[str, Any], Pair]] = []

@@ -26,7 +26,7 @@ class ShardActor:
         from local_augment.augmenters.base import Context
         from local_augment.cache import ModelCache
         from local_augment.config import Config
-        from local_augment.engines.embedder import Embedder
+        from local_augment.engines.embedder import open_embedder
         from local_augment.models import load_manifest
         from local_augment.quality.chain import create_chain
 
@@ -41,9 +41,7 @@ class ShardActor:
         for aug in self.augmenters:
             if aug.name not in self.served:
                 aug.load()
-        _, path = manifest.require(cfg.embedder.model, "embedder")
-        self.embedder = Embedder(path, device=cfg.embedder.device,
-                                 batch_size=cfg.embedder.batch_size).load()
+        self.embedder = open_embedder(cfg, manifest).load()
         self.chain = create_chain(self.ctx, self.embedder)
         self.init_s = round(time.perf_counter() - t0, 3)  # model loading, for the benchmark
 
