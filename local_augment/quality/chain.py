@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,8 +83,14 @@ class QualityChain:
         self.notices: list[str] = []
         self.timings: dict[str, float] = {}
 
-    def _time(self, name: str, t0: float) -> None:
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        """Add the block's wall time to `timings[name]`."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     @property
     def scorer(self) -> Any:
@@ -112,48 +119,41 @@ class QualityChain:
             if out[i].reason is None:
                 out[i].reason = reason
 
-        t0 = time.perf_counter()
-        for i in live():
-            self._lexical(pairs[i], cfg[i], out[i])
-        self._time("qc.lexical", t0)
+        with self._timed("qc.lexical"):
+            for i in live():
+                self._lexical(pairs[i], cfg[i], out[i])
 
-        t0 = time.perf_counter()
-        for i in live():
-            p, c = pairs[i], cfg[i]
-            if c["language"] and p.variant.strip():
-                lang, p_src = wrong_language(p.variant, p.source,
-                                             confidence=c["language_confidence"])
-                out[i].scores["language"] = round(p_src, 4)
-                if lang is not None:
-                    reject(i, reasons.wrong_language(lang))
-        self._time("qc.language", t0)
+        with self._timed("qc.language"):
+            for i in live():
+                p, c = pairs[i], cfg[i]
+                if c["language"] and p.variant.strip():
+                    lang, p_src = wrong_language(p.variant, p.source,
+                                                 confidence=c["language_confidence"])
+                    out[i].scores["language"] = round(p_src, 4)
+                    if lang is not None:
+                        reject(i, reasons.wrong_language(lang))
 
         todo = live()
         if todo:
-            t0 = time.perf_counter()
-            v_vec, s_vec, o_vec = self._vectors(pairs, todo, vectors)
-            self._time("qc.embed", t0)
-            t0 = time.perf_counter()
-            self._embedding_checks(pairs, cfg, out, todo, v_vec, s_vec, o_vec)
-            self._time("qc.similarity", t0)
+            with self._timed("qc.embed"):
+                v_vec, s_vec, o_vec = self._vectors(pairs, todo, vectors)
+            with self._timed("qc.similarity"):
+                self._embedding_checks(pairs, cfg, out, todo, v_vec, s_vec, o_vec)
             todo = [i for i in live() if cfg[i]["meaning"] or self._judged(pairs[i])]
             if todo:
-                t0 = time.perf_counter()
-                self._meaning(pairs, cfg, out, todo)
-                self._time("qc.meaning", t0)
+                with self._timed("qc.meaning"):
+                    self._meaning(pairs, cfg, out, todo)
 
         todo = [i for i in live() if cfg[i]["fluency"] or (cfg[i]["fit"] and pairs[i].output
                                                             and pairs[i].is_instruction)]
         if todo and self.scorer is not None:
-            t0 = time.perf_counter()
-            self._lm_checks(pairs, cfg, out, todo)
-            self._time("qc.scorer", t0)
+            with self._timed("qc.scorer"):
+                self._lm_checks(pairs, cfg, out, todo)
 
         todo = [i for i in live() if self._judged(pairs[i])]
         if todo:
-            t0 = time.perf_counter()
-            self._judge(pairs, out, todo)
-            self._time("qc.judge", t0)
+            with self._timed("qc.judge"):
+                self._judge(pairs, out, todo)
         return out
 
     def token_texts(self, pairs: Sequence[Pair]) -> set[str]:
