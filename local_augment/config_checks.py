@@ -130,18 +130,7 @@ MethodChecks = _check_model("MethodChecks", optional=True)
 
 
 def default_method_checks() -> dict[str, Any]:
-    return {
-        # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form
-        # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
-        "templates": MethodChecks(similarity_max=1.0, artifact_labels=False, meaning_min=0.75),
-        # a refusal row is new (request and reply); only its request's form is checked
-        "refusals": MethodChecks(
-            similarity_min=-1.0, similarity_max=1.0, length_ratio_min=1e-6, length_ratio_max=1e6,
-            artifact_labels=False, answered=False, lost_detail=False, added_detail=False,
-            negation=False, perspective=False, trivial_copy=False, fluency=False, meaning=False, fit=False,
-            survivor_precision_min=0.0),
-        # a brief answer drops words by design: alignment recall falls, so meaning is looser
-        "outputs": MethodChecks(
-            similarity_min=0.6, similarity_max=0.98, length_ratio_min=0.05,
-            artifact_numbering=False, answered=False, fit=False, meaning_min=0.75),
-    }
+    """Each method's own QC defaults, from its registry entry (`Method.qc`)."""
+    from local_augment.methods import REGISTRY
+
+    return {m.name: MethodChecks(**m.qc) for m in REGISTRY.values() if m.qc}

@@ -10,7 +10,7 @@ table against it. Adding a method is its module (a subclass of `augmenters.base.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,19 +25,35 @@ class Method:
     summary: str = ""
     # the section's pydantic model, for a method whose section is not one of Config's own fields
     settings: Any = None
+    # the method's own defaults for QC check settings (config_checks.CHECK_FIELDS); the user's
+    # `qc.methods.<name>` overrides them
+    qc: dict[str, Any] = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Method] = {m.name: m for m in (
+    # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form;
+    # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
     Method("templates", "local_augment.augmenters.templates", "templates",
-           summary="the instruction as a question, a request, an imperative or a label"),
+           summary="the instruction as a question, a request, an imperative or a label",
+           qc={"similarity_max": 1.0, "artifact_labels": False, "meaning_min": 0.75}),
+    # a refusal row is new (request and reply); only its request's form is checked
     Method("refusals", "local_augment.augmenters.refusals", "refusals", standalone=True,
-           summary="refusal rows for supplied harmful edge cases"),
+           summary="refusal rows for supplied harmful edge cases",
+           qc={"similarity_min": -1.0, "similarity_max": 1.0, "length_ratio_min": 1e-6,
+               "length_ratio_max": 1e6, "artifact_labels": False, "answered": False,
+               "lost_detail": False, "added_detail": False, "negation": False,
+               "perspective": False, "trivial_copy": False, "fluency": False, "meaning": False,
+               "fit": False, "survivor_precision_min": 0.0}),
     Method("backtranslation", "local_augment.augmenters.backtranslation", "backtranslation",
            uses_translator=True, summary="instruction -> pivot language(s) -> English"),
     Method("paraphrase", "local_augment.augmenters.paraphrase", "paraphrase", uses_llm=True,
            summary="n paraphrases per instruction"),
+    # a brief answer drops words by design: alignment recall falls, so meaning is looser
     Method("outputs", "local_augment.augmenters.outputs", "outputs", uses_llm=True,
-           summary="a brief and a bulleted version of each output"),
+           summary="a brief and a bulleted version of each output",
+           qc={"similarity_min": 0.6, "similarity_max": 0.98, "length_ratio_min": 0.05,
+               "artifact_numbering": False, "answered": False, "fit": False,
+               "meaning_min": 0.75}),
 )}
 
 # Views of the registry, kept in step by `register`/`unregister` (updated in place, so modules
