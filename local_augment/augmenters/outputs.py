@@ -15,7 +15,13 @@ from typing import Any
 
 from local_augment.augmenters.base import Context, sampled
 from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
-from local_augment.augmenters.prompting import Prompt, load_prompt, normalized
+from local_augment.augmenters.prompting import (
+    Prompt,
+    cut_loop,
+    load_prompt,
+    normalized,
+    strip_opener,
+)
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.quality import reasons
 from local_augment.records import Candidate, Example
@@ -34,10 +40,14 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def clean_variant(text: str) -> str:
-    """The answer without a chatty first line ("Here is the shortened answer:")."""
+def clean_variant(text: str, source: str = "") -> str:
+    """The answer without a chatty first line ("Here is the shortened answer:"), an opener
+    ("Sure! …") the source does not have, or a repetition loop at its end."""
     text = (text or "").strip()
-    return _PREAMBLE.sub("", text, count=1).strip()
+    m = _PREAMBLE.match(text)
+    if m and not normalized(source).startswith(normalized(m.group(0))):
+        text = text[m.end():].strip()
+    return cut_loop(strip_opener(text, source))
 
 
 class OutputsAugmenter(LLMAugmenter):
@@ -96,7 +106,7 @@ class OutputsAugmenter(LLMAugmenter):
         return None  # dropped or invented numbers, names, code: QC's lost/added_detail
 
     def candidate(self, ex: Example, variant: str, raw: str, params: Sampling) -> Candidate:
-        text = clean_variant(raw)
+        text = clean_variant(raw, ex.output)
         reason = self.check(variant, ex.output, text)
         return Candidate(
             source_id=ex.id, method=NAME, index=VARIANTS.index(variant),

@@ -24,9 +24,11 @@ from local_augment.augmenters.prompting import (
     Prompt,
     clean_item,
     content_id,
+    cut_loop,
     load_prompt,
     normalized,
     parse_list,
+    strip_opener,
 )
 from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.quality import reasons
@@ -59,17 +61,18 @@ _LABEL = re.compile(
 _STYLE_LINE = re.compile(r"^\s*style\s*:", re.I)
 
 
-def one_rewrite(text: str) -> str:
+def one_rewrite(text: str, source: str = "") -> str:
     """The rewrite in a single-style answer: its first line with content, without a leading
-    label ("Rewritten instruction:", "Style: …") or the quotes the model put around it."""
+    label ("Rewritten instruction:", "Style: …"), an opener ("Sure! …") the source does not
+    have, the quotes the model put around it, or a sentence repeated in a loop."""
     lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
     while lines:
         line = lines.pop(0)
         if _STYLE_LINE.match(line):  # the demonstrations' "Style: …" line echoed
             continue
-        line = clean_item(_LABEL.sub("", line, count=1))
+        line = cut_loop(strip_opener(clean_item(_LABEL.sub("", line, count=1)), source))
         if line:
-            return line
+            return clean_item(line)
     return ""
 
 
@@ -161,7 +164,7 @@ class ParaphraseAugmenter(LLMAugmenter):
     def single(self, ex: Example, raw: str, *, index: int, axis: str,
                meta: dict[str, Any]) -> Candidate:
         """The Candidate of one single-style answer; never raises."""
-        text = one_rewrite(raw)
+        text = one_rewrite(raw, ex.instruction)
         params = {**meta["params"], "axis": axis}
         reason = EMPTY if not text else COPY if normalized(text) == normalized(
             ex.instruction) else None

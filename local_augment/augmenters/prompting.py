@@ -133,3 +133,44 @@ def clean_item(s: str) -> str:
 def normalized(text: str) -> str:
     """Case, whitespace and end punctuation folded: for spotting copies of the source."""
     return " ".join(text.casefold().split()).rstrip(" .?!")
+
+
+# "Sure!", "Certainly,", "Of course." opening an answer, and "Here's the shorter version:" after it
+_OPENER = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok|absolutely)\b[!,.]*\s*)?"
+    r"(?:here(?:'s| is| are)\b[^\n:]{0,60}:\s*)?", re.I)
+
+
+def strip_opener(text: str, source: str = "") -> str:
+    """The answer without a chatty opener ("Sure! Here's the brief version: …"), unless the
+    source opens the same way (an answer that itself starts "Here are the steps:")."""
+    m = _OPENER.match(text or "")
+    if not m or not m.group(0).strip():
+        return (text or "").strip()
+    if normalized(source).startswith(normalized(m.group(0))):
+        return text.strip()
+    rest = text[m.end():].strip()
+    return rest[:1].upper() + rest[1:] if rest and rest[0].islower() else rest
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*\s*")
+
+
+def cut_loop(text: str) -> str:
+    """A repetition loop cut off: a sentence said again right after itself is dropped (the
+    first time stays), as small models do when they do not stop."""
+    parts = _SENTENCE.findall(text or "")
+    if len(parts) < 2:
+        return (text or "").strip()
+    out: list[str] = []
+    looped = False
+    for part in parts:
+        if out and normalized(part) and normalized(part) == normalized(out[-1]):
+            looped = True
+            continue
+        out.append(part)
+    # the loop was cut off mid-sentence: the unfinished repeat goes too
+    if looped and len(out) > 1 and any(normalized(p).startswith(normalized(out[-1]))
+                                       for p in out[:-1]):
+        out.pop()
+    return "".join(out).strip()

@@ -102,6 +102,15 @@ _META = re.compile(
     r"(?:\w+ ){0,3}(?:version|rewrite|answer|list|response|summary|rewrites|paraphrases?)"
     r"|the answer (?:is|to (?:this|the|your) question)|this task (?:is|requires|involves)"
     r"|i (?:made|have made) (?:the following|changes)|your request (?:was|is|has)"
+    # commenting on its own edits: "I made several changes", "I've condensed the text"
+    r"|i(?:'ve| have)? (?:made|kept|did) (?:a few |several |some |minor |small |these )?"
+    r"(?:changes|edits|revisions|tweaks)"
+    r"|i(?:'ve| have)? (?:condensed|shortened|simplified|rephrased|reworded|rewrote|rewritten|"
+    r"reformatted|summari[sz]ed|edited|revised|converted|organi[sz]ed|turned|broke|broken) "
+    r"(?:the|your|this|it) ?(?:original )?(?:text|answer|response|passage|content|paragraph|"
+    r"information|output|down|into)?"
+    r"|(?:the )?(?:edited|revised|rewritten|shortened|condensed|bulleted|brief) (?:text|version|"
+    r"answer|response)(?: is)? (?:below|above)"
     r"|i(?:'ll| will) (?:do my best|simply|shorten|rewrite))\b",
     re.I | re.M,
 )
