@@ -51,8 +51,10 @@ CHECK_FIELDS: dict[str, Any] = {
     "added_detail": (bool, Field(True, description="added_detail:<span>: such a span is new")),
     "negation": (bool, Field(True, description="negation_flip: negated where the source is not")),
     "perspective": (bool, Field(True, description=(
-        "perspective_changed: the source asks in the first person only (my account), the "
-        "variant in the second only (your account)"))),
+        "perspective_changed: a thing the source calls the asker's is the addressee's in the "
+        "variant (my account -> your account), or the variant speaks as the one who answers "
+        "(\"I'll explain…\", \"Here goes…\"); task_changed:asks_how: a task on given material "
+        "(\"Convert this loop\") asked as how to do it (\"Explain how to convert a loop\")"))),
     "kind": (bool, Field(True, description=(
         "not_its_kind:<kind>: a brief output variant that is not shorter than brief_max_ratio of "
         "its source, a bulleted one with fewer than two list items"))),

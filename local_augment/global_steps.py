@@ -26,7 +26,7 @@ class Gathered:
     """What the global steps need from every stored shard, read once in shard order."""
 
     orig_ids: list[str] = field(default_factory=list)
-    results: list[tuple[str, str | None]] = field(default_factory=list)  # (method, reason)
+    results: list[tuple[str, str | None]] = field(default_factory=list)  # (generator, reason)
     live: dict[str, list[tuple[int, Candidate]]] = field(default_factory=dict)  # QC passes
     source_hits: dict[str, Hit] = field(default_factory=dict)  # contaminated originals
     cand_hits: dict[str, Hit] = field(default_factory=dict)  # contaminated candidates
@@ -52,7 +52,7 @@ def gather(store: ShardStore, keys: list[str], guard: ContaminationGuard | None,
     for key in keys:
         shard = store.load(key)
         g.orig_ids.extend(o["id"] for o in shard.originals)
-        g.results.extend((c.method, c.reason) for c in shard.candidates)
+        g.results.extend((c.generator, c.reason) for c in shard.candidates)
         if guard is not None:
             t0 = time.perf_counter()
             orig_hits, hits = scan_shard(guard, shard, *store.vectors(key))
@@ -68,7 +68,7 @@ def gather(store: ShardStore, keys: list[str], guard: ContaminationGuard | None,
 
 
 def screen(g: Gathered, gated: dict[str, str], guarded: bool) -> Kept:
-    """Per QC pass, in order: contaminated (never kept), its method gated as low-yield, or a
+    """Per QC pass, in order: contaminated (never kept), its generator gated as low-yield, or a
     lexical copy of a sibling (dedup does not compare siblings); the rest stay in the running."""
     k = Kept()
     for key, live in g.live.items():
@@ -79,8 +79,8 @@ def screen(g: Gathered, gated: dict[str, str], guarded: bool) -> Kept:
             if bad is not None:
                 k.verdicts[c.id] = bad
                 continue
-            if c.method in gated:
-                k.verdicts[c.id] = gated[c.method]
+            if c.generator in gated:
+                k.verdicts[c.id] = gated[c.generator]
                 continue
             siblings = family.setdefault(c.source_id, [])
             twin = next((s for s in siblings if s.field == c.field

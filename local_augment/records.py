@@ -121,6 +121,13 @@ class Candidate:
     scores: dict[str, float] = field(default_factory=dict)
 
     @property
+    def generator(self) -> str:
+        """What wrote the candidate, as the low-yield gate judges it: the method, and for an
+        output variant its kind ("outputs:brief"), each with its own prompt and failure rate."""
+        kind = self.params.get("variant") if self.field == "output" else None
+        return f"{self.method}:{kind}" if isinstance(kind, str) else self.method
+
+    @property
     def id(self) -> str:
         return f"{self.source_id}.{self.method}.{self.index}"
 

@@ -228,8 +228,11 @@ class QualityChain:
                 found.append(change)
         if c["negation"] and lexical.negation_flip(text, src):
             found.append(reasons.NEGATION_FLIP)
-        if c["perspective"] and p.is_instruction and lexical.perspective_changed(text, src):
+        if c["perspective"] and p.is_instruction and (lexical.perspective_changed(text, src)
+                                                      or lexical.assistant_voice(text, src)):
             found.append(reasons.PERSPECTIVE_CHANGED)
+        if c["perspective"] and p.is_instruction and lexical.asks_how_instead(text, src):
+            found.append(reasons.ASKS_HOW)
         if not c["length_ratio_min"] <= ratio <= c["length_ratio_max"]:
             found.append(reasons.length_ratio(ratio))
         if fresh < c["min_new_words"]:
@@ -348,10 +351,12 @@ def survivor_precision(pass_rate: float, catch: float, false_reject: float) -> f
 
 
 def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
-    """Methods whose survivors are estimated to be mostly QC's misses, each with its
+    """Generators whose survivors are estimated to be mostly QC's misses, each with its
     `low_yield_method` reason (`survivor_precision` below `qc.survivor_precision_min`).
 
-    `results`: (method, reason or None) for every candidate of the run. Near-copies (trivial
+    `results`: (generator, reason or None) for every candidate of the run: a method, or a
+    method and its kind ("outputs:brief", `Candidate.generator`), judged with the method's QC
+    settings. Near-copies (trivial
     copies, too few new words, above the cosine window) say nothing about a generator's errors
     and are not counted; every other reason is a failure.
     """
@@ -359,7 +364,7 @@ def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[s
     judged: Counter[str] = Counter()
     settings: dict[str, dict[str, Any]] = {}
     for method, reason in results:
-        c = settings.setdefault(method, qc.settings(method))
+        c = settings.setdefault(method, qc.settings(method.split(":", 1)[0]))
         if reason is None:
             passed[method] += 1
             judged[method] += 1

@@ -213,10 +213,27 @@ def output_kind(variant: str, source: str) -> str:
     return "bulleted" if bullet_count(variant) >= 2 > bullet_count(source) else "brief"
 
 
+def function_share(text: str) -> float:
+    """The share of the text's words (numbers not counted) that are function words ("the",
+    "is", "for"…)."""
+    toks = [t for t in tokens(text) if not t.isdigit()]
+    return sum(t in STOPWORDS for t in toks) / len(toks) if toks else 0.0
+
+
+def telegraphic(variant: str, source: str) -> bool:
+    """Prose shortened into notes ("Dashboard launch: June 3, load times 40%, old one till July
+    1."): under a third of its source's share of function words, over at least six words."""
+    share = function_share(source)
+    return len(tokens(variant)) >= 6 and share >= 0.2 and function_share(variant) < share / 3
+
+
 def not_its_kind(kind: str | None, variant: str, source: str, brief_max_ratio: float) -> str | None:
-    """A brief output that is not shorter, a bulleted one that is no list."""
+    """A brief output that is not shorter or is notes instead of sentences, a bulleted one that
+    is no list."""
     if kind == "brief" and len(variant.strip()) > brief_max_ratio * len(source.strip()):
         return "brief"
+    if kind == "brief" and bullet_count(variant) < 2 and telegraphic(variant, source):
+        return "telegraphic"
     if kind == "bulleted" and bullet_count(variant) < 2:
         return "bulleted"
     return None
@@ -312,6 +329,53 @@ def _is_name_of(word: str, folded: str) -> bool:
     return stem(word.casefold()) in {stem(t) for t in tokens(folded)}
 
 
+_CONDITION = re.compile(
+    r"(?:\b(?:without|except(?:\s+for)?|excluding|instead\s+of|rather\s+than|other\s+than|"
+    r"unless)|(?:^|[.!?;:]\s*)(?:don't|don’t|do\s+not|never))\s+([^.,;:!?()\n]+)", re.I)
+
+
+_LIMIT = re.compile(r"\b(?:under|at\s+most|no\s+more\s+than|less\s+than|fewer\s+than|within|"
+                    r"up\s+to|in|exactly)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+                    r"\s+(?:words?|sentences?|characters?|lines?|paragraphs?|items?|bullets?|"
+                    r"points?|steps?)\b", re.I)
+
+
+def lost_condition(variant: str, source: str) -> str | None:
+    """A condition the source sets ("without using loops", "instead of an INNER JOIN",
+    "Don't explain", "under 20 words") of which the variant keeps no content word (for a
+    length limit: not its number), or None."""
+    v_words = {stem(t) for t in tokens(unicodedata.normalize("NFKC", variant))}
+    for m in _LIMIT.finditer(source):
+        n = _NUM_WORDS.get(m.group(1).casefold(), m.group(1))  # "three" -> "3"
+        if not {stem(x) for x in (n, *(w for w, d in _NUM_WORDS.items() if d == n))} & v_words:
+            return short(m.group(0), 40)
+    for m in _CONDITION.finditer(unicodedata.normalize("NFKC", source)):
+        content = [t for t in tokens(m.group(1)) if t not in STOPWORDS][:3]
+        if content and not any(stem(t) in v_words for t in content):
+            return short(m.group(0).strip(" .;:!?"), 40)
+    return None
+
+
+_ALTERNATIVE = re.compile(r"([^\W\d_][\w'-]*)\s*,?\s+or\s+(?:(?:by|the|a|an|to|in|on|via)\s+)?"
+                          r"([^\W\d_][\w'-]*)", re.I)
+
+
+def lost_alternative(variant: str, source: str) -> str | None:
+    """One side of a choice the source offers ("formal or informal") kept and the other gone
+    ("Is the tone informal?" asks another question), or None. A variant that offers a choice
+    of its own ("formal or casual") keeps it."""
+    if "or" in tokens(variant):
+        return None
+    v_words = {stem(t) for t in tokens(variant)}
+    for m in _ALTERNATIVE.finditer(source):
+        a, b = (tokens(g) for g in m.groups())
+        if not a or not b or a[-1] in STOPWORDS or b[0] in STOPWORDS:
+            continue
+        if (stem(a[-1]) in v_words) != (stem(b[0]) in v_words):
+            return short(m.group(0), 40)
+    return None
+
+
 def detail_change(variant: str, source: str, *, lost: bool = True, added: bool = True,
                   request: bool = True) -> str | None:
     """`lost_detail:<span>` or `added_detail:<span>` for a detail a faithful rewrite keeps.
@@ -323,7 +387,10 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
     - an exact span (code, URL, e-mail, placeholder, quoted text) lost, or one invented;
     - a number or a name *replaced*: the source's is gone and the variant has another of its kind
       (12 seats -> 6 seats; Visa -> Mastercard), or a new number where the source has numbers;
-    - a number dropped from the phrase it counts, which the variant keeps ("3 tips" -> "tips").
+    - a number dropped from the phrase it counts, which the variant keeps ("3 tips" -> "tips"),
+      or two numbers dropped (the data of a sum: "What is 25 × 48?" -> "Do the sum.");
+    - a condition dropped whole ("without using loops", "instead of X", "Don't explain"), or one
+      side of a choice ("formal or informal" -> "informal").
     Names are compared case-insensitively anywhere in the text, so a name that moved to the start
     of a sentence still counts as kept; a number written out in words ("four") counts as kept.
     """
@@ -352,10 +419,15 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
                 return f"lost_detail:{short(gone[k][0], 40)}"
         if new["number"] and src["number"]:  # "5 machines" -> "12 machines", a 5 still there
             return f"added_detail:{short(new['number'][0], 40)}"
+        if len(gone["number"]) >= 2:  # the data of a sum ("25 × 48", "2,400 … and 3,000")
+            return f"lost_detail:{short(gone['number'][0], 40)}"
         for n in gone["number"]:
             word = _counted_word(n, source)
             if word is not None and stem(word) in v_words:
                 return f"lost_detail:{short(n, 40)}"
+        condition = lost_condition(variant, source) or lost_alternative(variant, source)
+        if condition is not None:  # "… without using loops" -> "…": the task is another
+            return f"lost_detail:{condition}"
     if added:
         for k in EXACT_KINDS:
             if new[k]:
@@ -437,8 +509,12 @@ def negation_flip(variant: str, source: str) -> bool:
     card" / "How do I activate my card?" is the same request (know is negated, and the variant
     never says it); "Why does my card work?" / "Why does my card not work?" is not (work is
     asserted in one, negated in the other). When both texts negate something ("won't work" /
-    "can't get it to work"), they are the same request worded two ways.
+    "can't get it to work"), they are the same request worded two ways. An answer that opens
+    with the other of yes and no is a flip too.
     """
+    v_first, s_first = tokens(variant)[:1], tokens(source)[:1]
+    if {*v_first, *s_first} == {"yes", "no"}:  # "No. After you close…" / "Yes, your data…"
+        return True
     v_neg, s_neg = _negates(variant), _negates(source)
     if _negator_count(variant) % 2 != _negator_count(source) % 2 and \
             overlap(_unnegated_words(variant), _unnegated_words(source)) >= 0.8:
@@ -486,8 +562,48 @@ def perspective_changed(variant: str, source: str) -> bool:
     and, with no first person left, the variant's are the addressee's ("your account"). A
     wrapper that only addresses the assistant ("Do you know how to…") is not a change."""
     src, var = source.replace("’", "'"), variant.replace("’", "'")
-    return bool(_FIRST_OWNER.search(src)) and not _SECOND.search(src) and \
-        bool(_SECOND_OWNER.search(var)) and not _FIRST.search(var)
+    if not _FIRST_OWNER.search(src) or _SECOND.search(src):
+        return False
+    if _SECOND_OWNER.search(var) and not _FIRST.search(var):
+        return True
+    # "Could you help me change your e-mail address?" for "… the e-mail address on my account":
+    # a thing of the source's is now the addressee's ("your company" is a new thing, not one)
+    theirs = {stem(m.group(1)) for m in _YOUR_THING.finditer(var)}
+    return bool(theirs & {stem(t) for t in content_words(src)})
+
+
+_YOUR_THING = re.compile(r"\byour\s+(?:own\s+|new\s+|current\s+)?([^\W\d_]+)", re.I)
+
+
+_ASSISTANT_VOICE = re.compile(
+    r"^\W*(?:(?:i'll|i will|let me|i can|i could|i'd be (?:happy|glad) to)\s+(?:gladly\s+)?"
+    r"(?:explain|help|write|provide|show|give|create|draft|compose|make|tell|walk|summari[sz]e|"
+    r"rewrite|translate|calculate|list|describe|assist|check|review|proofread|fix|do)\b|"
+    r"here(?:'s| is| are| goes)\b)", re.I)
+
+
+def assistant_voice(variant: str, source: str) -> bool:
+    """The variant speaks as the one who answers ("I'll explain recursion as if…", "Here goes
+    the shorter version…") where the source asks."""
+    return bool(_ASSISTANT_VOICE.match(variant.replace("’", "'"))) and \
+        not _ASSISTANT_VOICE.match(source.replace("’", "'"))
+
+
+_HOW_CUE = re.compile(
+    r"\b(?:explain|explanation|guide|describe|step-by-step|steps|formula|how\s+(?:to|do|does|"
+    r"can|could|would|should|might)|what\s+is\s+the\s+(?:process|procedure|method|way))\b", re.I)
+_GIVEN = re.compile(r"\b(?:this|these|the\s+following|below|above|attached|given)\b", re.I)
+_ASKER_FIRST = frozenset({"i", "i'm", "i've", "i'd", "my", "we", "we're", "our"})
+
+
+def asks_how_instead(variant: str, source: str) -> bool:
+    """A task on material the source supplies ("Convert the following list comprehension…",
+    "Switch this function…") asked as how to do it ("Could you give a step-by-step guide on
+    converting…"): the answer the row holds is the work, not a guide. A customer's own
+    statement ("I want to do a transfer to this bank") is not such a task."""
+    first = tokens(source)[:1]
+    return bool(_HOW_CUE.search(variant)) and not _HOW_CUE.search(source) and \
+        bool(_GIVEN.search(source)) and not (first and first[0] in _ASKER_FIRST)
 
 
 def dangling_colon(variant: str, source: str) -> bool:

@@ -10,6 +10,7 @@ TRIVIAL_COPY = "trivial_copy"
 ANSWERED_INSTEAD = "answered_instead"
 NEGATION_FLIP = "negation_flip"
 PERSPECTIVE_CHANGED = "perspective_changed"
+ASKS_HOW = "task_changed:asks_how"
 EVAL_CONTAMINATION = "eval_contamination"
 CONTAMINATED_SOURCE = "contaminated_source"
 
@@ -26,7 +27,7 @@ def too_long(words: int) -> str:
 # every kind the chain can give, cheapest check first (reports list them in this order)
 KINDS = (
     EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
-    NEGATION_FLIP, PERSPECTIVE_CHANGED, "length_ratio", "few_new_words", "wrong_language", "out_of_window",
+    NEGATION_FLIP, PERSPECTIVE_CHANGED, "task_changed", "length_ratio", "few_new_words", "wrong_language", "out_of_window",
     "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
     EVAL_CONTAMINATION, CONTAMINATED_SOURCE,
 )

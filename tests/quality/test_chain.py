@@ -238,6 +238,22 @@ def test_the_gate_reads_the_generator():
     assert survivor_precision(0.05, 0.95, 0.03) < 0.5
 
 
+def test_each_output_kind_is_its_own_generator():
+    """A brief prompt that fails does not take a bulleted prompt's good survivors with it."""
+    from local_augment.records import Candidate
+
+    qc = load_config().qc
+    results = ([("outputs:brief", None)] * 5 + [("outputs:brief", "lost_detail:12")] * 45
+               + [("outputs:bulleted", None)] * 40 + [("outputs:bulleted", "lost_detail:3")] * 10)
+    assert set(low_yield(results, qc)) == {"outputs:brief"}
+    row = {"instruction": "Q?", "input": "", "output": "A."}
+    out = Candidate(source_id="s", method="outputs", index=1, row=row, field="output", text="- A",
+                    source_text="A.", params={"variant": "bulleted"})
+    para = Candidate(source_id="s", method="paraphrase", index=0, row=row, field="instruction",
+                     text="Q, please?", source_text="Q?", params={"axis": "more casual"})
+    assert (out.generator, para.generator) == ("outputs:bulleted", "paraphrase")
+
+
 def test_checks_switch_off_per_method(embedder):
     cfg = load_config(overrides={"qc.methods": {"paraphrase": {"artifacts": False,
                                                                "fluency": False}}})
@@ -336,7 +352,8 @@ def test_language_is_not_judged_against_an_unclear_source():
      "How do I update the credit card on file?", False),  # addresses the assistant: a wrapper
     ("What are the steps to reset my password?", "How do I reset my password?", False),
     ("Is my data deleted if you close your account?", "Is my data deleted if I close my account?",
-     False),  # mixed: not this check's call (meaning and the judge see it)
+     True),  # mixed, but the account the source calls mine is now the addressee's
+    ("Can you check my order on your website?", "Can I check my order online?", False),
 ])
 def test_perspective_changed(variant, source, changed):
     from local_augment.quality.lexical import perspective_changed

@@ -87,3 +87,97 @@ def test_truncation_and_appended_answers():
     assert lexical.continuation("Task: " + q, q) is None
     statement = "My payment failed and now my account is read-only."
     assert lexical.continuation(statement + " How can I fix this?", statement) is None
+
+
+@pytest.mark.parametrize("source, variant", [
+    ("Sum the even numbers in a Python list without using loops.",
+     "Can you write a Python function that adds up the even numbers in a list?"),
+    ("Don't explain, just give the label: is this a question?", "Is this a question? Label it."),
+    ("Reply in English unless the customer wrote in German.", "Always reply in English."),
+])
+def test_a_dropped_condition_is_a_lost_detail(source, variant):
+    assert lexical.detail_change(variant, source).startswith("lost_detail:")
+
+
+@pytest.mark.parametrize("source, variant", [
+    ("Sum the even numbers in a Python list without using loops.",
+     "Add up a Python list's even numbers with no loop."),
+    ("When should I use a LEFT JOIN instead of an INNER JOIN?",
+     "In which cases is a LEFT JOIN better than an INNER JOIN?"),
+    ("Can I top up without a card?", "Is a top-up possible if I have no card?"),
+])
+def test_a_condition_kept_in_other_words_is_not(source, variant):
+    assert lexical.lost_condition(variant, source) is None
+
+
+@pytest.mark.parametrize("source, variant, lost", [
+    ("Is the tone of this e-mail formal or informal?", "Is the tone of this e-mail informal?", True),
+    ("Should I pay by card or by transfer?", "Can I pay by card?", True),
+    ("Is the tone of this e-mail formal or informal?", "Would you call this e-mail's tone formal "
+     "or casual?", False),
+    ("Can I pay by card or transfer?", "Which ways can I pay?", False),  # generalised: both gone
+])
+def test_one_side_of_a_choice_lost(source, variant, lost):
+    assert (lexical.lost_alternative(variant, source) is not None) is lost
+
+
+@pytest.mark.parametrize("source, variant, changed", [
+    ("How do I change the e-mail address on my account?",
+     "Could you guide me through changing your e-mail address?", True),
+    ("How do I update my billing country so my invoices show VAT?",
+     "How can I get my billing country updated to show VAT on your invoices?", True),
+    ("I want to delete my account, this is terrible.",
+     "I am not happy with your company. Close my account.", False),  # a new thing, not one of mine
+    ("Where is my refund?", "Could you tell me where my refund is?", False),
+])
+def test_a_thing_of_the_askers_made_the_addressees(source, variant, changed):
+    assert lexical.perspective_changed(variant, source) is changed
+
+
+def test_an_answer_that_opens_with_the_other_of_yes_and_no_is_a_flip():
+    src = "No. After you close your account, your data is kept for 30 days, then deleted."
+    assert lexical.negation_flip("Yes, your data is kept for 30 days after you close it.", src)
+    assert not lexical.negation_flip("No: closed accounts keep their data 30 days, then lose it.",
+                                     src)
+
+
+def test_a_brief_answer_in_note_form_is_not_its_kind():
+    src = ("Our new dashboard launches on June 3, with load times about 40% faster and support "
+           "for custom date ranges. The old dashboard will stay available until it is retired.")
+    notes = "Dashboard launch details: June 3 load times 40%, old dashboard till retirement."
+    prose = "The new dashboard launches on June 3 and loads about 40% faster; the old one stays."
+    assert lexical.not_its_kind("brief", notes, src, 0.9) == "telegraphic"
+    assert lexical.not_its_kind("brief", prose, src, 0.9) is None
+    assert lexical.not_its_kind("bulleted", "- Launch: June 3\n- Load times: 40% faster", src,
+                                0.9) is None  # a list's points may be notes
+
+
+@pytest.mark.parametrize("source, variant", [
+    ("Don't use a calculator: what is 25 × 48?", "Please do the multiplication without a calculator."),
+    ("Our site had 2,400 visitors in March and 3,000 in April. What was the increase?",
+     "How much did the site's traffic grow from March to April?"),
+])
+def test_a_request_that_drops_the_numbers_it_is_about(source, variant):
+    assert lexical.detail_change(variant, source).startswith("lost_detail:")
+
+
+def test_a_length_limit_is_a_condition():
+    src = "Shorten this product copy to under 20 words."
+    assert lexical.lost_condition("Make a shorter version of this product copy.", src)
+    assert lexical.lost_condition("Cut this product copy down to fewer than 20 words.", src) is None
+    assert lexical.lost_condition("Sum it up in three sentences.", "Summarise this in 3 sentences.") \
+        is None
+
+
+@pytest.mark.parametrize("source, variant, changed", [
+    ("Convert the following list comprehension to a regular for loop.",
+     "Could you provide a step-by-step guide on converting a list comprehension into a for loop?",
+     True),
+    ("Switch this function from callbacks to async/await.",
+     "Could you explain how to modify this function to use async/await?", True),
+    ("Switch this function from callbacks to async/await.",
+     "Can you convert this function to use async/await instead of callbacks?", False),
+    ("I want to make a transfer to this bank.", "How do I send money to this bank?", False),
+])
+def test_a_task_on_given_material_asked_as_how_to(source, variant, changed):
+    assert lexical.asks_how_instead(variant, source) is changed
