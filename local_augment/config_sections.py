@@ -91,7 +91,7 @@ class LLMConfig(Section):
     dtype: str = Field("auto", description="vLLM weight dtype: auto (the model's), bfloat16, float32…")
 
 
-PARAPHRASE_AXES = ("more formal", "more casual", "more concise", "as a question",
+PARAPHRASE_AXES = ("more formal", "more casual", "in plainer words", "as a question",
                    "as a request", "with the clauses in another order")
 
 
@@ -107,6 +107,12 @@ class ParaphraseConfig(Section):
         "single style: demonstrations (local_augment/prompts/paraphrase_demos.json) before each "
         "request, the one on the request's axis first"))
     prompt: Path | None = Field(None, description="prompt template file overriding the built-in")
+    temperature: float | None = Field(None, ge=0, le=2, description=(
+        "this method's sampling temperature; unset: llm.temperature"))
+    samples: int = Field(1, ge=1, le=8, description=(
+        "single style: answers drawn per request; the first that is no copy of its source and "
+        "keeps every detail and condition becomes the candidate (README, 'Tuning for a "
+        "competent model')"))
     sample: float = Field(1.0, gt=0, le=1, description=(
         "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "
         "across shards, executors and resumes); below 1 keeps a CPU run short"))
@@ -114,8 +120,21 @@ class ParaphraseConfig(Section):
 
 class OutputsConfig(Section):
     variants: list[Literal["brief", "bulleted"]] = Field(default_factory=lambda: ["brief", "bulleted"])
-    brief_max_words: int = Field(50, ge=5, le=500)
+    brief_max_words: int = Field(50, ge=5, le=500, description=(
+        "a brief variant has at most this many words, and at most brief_share of its source's"))
+    brief_share: float = Field(0.6, gt=0, lt=1, description=(
+        "a brief variant is asked for, and must keep to, at most this share of its source's words"))
+    brief_min_words: int = Field(30, ge=1, description=(
+        "outputs with fewer words of prose (code blocks not counted) get no brief variant: there "
+        "is too little to shorten without losing what answers the request"))
+    bulleted_min_sentences: int = Field(2, ge=1, description=(
+        "outputs with fewer sentences of prose, or that are lists already, get no bulleted variant"))
     min_output_words: int = Field(12, ge=1, description="outputs shorter than this are not varied")
+    temperature: float | None = Field(None, ge=0, le=2, description=(
+        "this method's sampling temperature; unset: llm.temperature"))
+    samples: int = Field(1, ge=1, le=8, description=(
+        "answers drawn per variant; the first that passes the variant's own checks and keeps "
+        "every detail of its source becomes the candidate"))
     prompt_dir: Path | None = None
     sample: float = Field(1.0, gt=0, le=1, description=(
         "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "

@@ -1,8 +1,12 @@
 """LLM variants of each output: a brief one (at most N words) and a bulleted one.
 
-The instruction stays as it is. A brief variant over N words is rejected here with `too_long:<n>`, a
-"bulleted" one without a list with `not_bulleted`; a variant that drops or invents a number, a
-code span or a name is QC's (`lost_detail`/`added_detail`, quality/lexical.py), as for every method.
+The instruction stays as it is. Only outputs that can take a variant are asked for one: a brief
+one needs `brief_min_words` of prose (code blocks are kept whole, not shortened), a bulleted one
+`bulleted_min_sentences` sentences of prose and no list already. A brief variant is asked for in
+at most `brief_share` of its source's words (and `brief_max_words`) and rejected here with
+`too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A variant that
+drops or invents a number, a code span or a name is QC's (`lost_detail`/`added_detail`,
+quality/lexical.py), as for every method.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from local_augment.augmenters.base import Context, sampled
 from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
 from local_augment.augmenters.prompting import (
     Prompt,
+    choose,
     cut_loop,
     load_prompt,
     normalized,
@@ -34,10 +39,29 @@ EMPTY, COPY = reasons.EMPTY_OUTPUT, reasons.COPY_OF_SOURCE
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 _PREAMBLE = re.compile(r"^(?:sure|here|certainly|of course|okay|ok)\b[^\n]*:\s*\n", re.I)
+_FENCED = re.compile(r"```.*?(?:```|$)", re.S)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])[\"”'’)]*\s+|\n\s*\n")
 
 
 def words(text: str) -> int:
     return len(text.split())
+
+
+def prose(text: str) -> str:
+    """The text without its fenced code blocks."""
+    return _FENCED.sub(" ", text or "")
+
+
+def sentences(text: str) -> int:
+    """Sentences (or ;-separated clauses, or paragraphs) of the text's prose."""
+    return sum(1 for part in _SENTENCE_BREAK.split(prose(text)) if part.strip())
+
+
+def brief_budget(output: str, max_words: int, share: float) -> int:
+    """The most words a brief variant of `output` may have: `share` of its prose, at most
+    `max_words`, plus the words of its code blocks (kept whole)."""
+    code = words(output) - words(prose(output))
+    return min(max_words, int(share * words(prose(output)))) + code
 
 
 def clean_variant(text: str, source: str = "") -> str:
@@ -63,19 +87,33 @@ class OutputsAugmenter(LLMAugmenter):
 
     def sampling(self, variant: str, output: str) -> Sampling:
         cfg = self.ctx.config.llm
-        budget = 2 * self.cfg.brief_max_words + 32 if variant == "brief" else 2 * words(output) + 64
-        return Sampling.from_config(cfg, n=1, max_tokens=min(cfg.max_tokens, budget))
+        budget = 2 * self.budget(output) + 32 if variant == "brief" else 2 * words(output) + 64
+        return Sampling.from_config(cfg, n=self.cfg.samples, max_tokens=min(cfg.max_tokens, budget),
+                                    temperature=self.cfg.temperature)
+
+    def budget(self, output: str) -> int:
+        """The most words a brief variant of `output` may have."""
+        return brief_budget(output, self.cfg.brief_max_words, self.cfg.brief_share)
+
+    def fits(self, variant: str, output: str) -> bool:
+        """Whether `output` can take the variant: enough prose to shorten for a brief one;
+        several sentences, and no list already, for a bulleted one."""
+        if variant == "brief":
+            return words(prose(output)) >= self.cfg.brief_min_words
+        return (sentences(output) >= self.cfg.bulleted_min_sentences
+                and len(_BULLET.findall(output)) < 2)
 
     def requests(self, batch: Sequence[Example]) -> list[Request]:
         todo = [ex for ex in batch if words(ex.output) >= self.cfg.min_output_words
                 and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)]
         out: list[Request] = []
         for variant in self.cfg.variants:  # one sampling setting (token budget) per variant
-            if not todo:
-                break
-            params = self.sampling(variant, max((ex.output for ex in todo), key=words))
+            fit = [ex for ex in todo if self.fits(variant, ex.output)]
+            if not fit:
+                continue
+            params = self.sampling(variant, max((ex.output for ex in fit), key=words))
             out += [Request(ex, self.conversation(ex, variant), params, tag=variant)
-                    for ex in todo]
+                    for ex in fit]
         return out
 
     def conversation(self, ex: Example, variant: str) -> list[dict[str, str]]:
@@ -83,15 +121,26 @@ class OutputsAugmenter(LLMAugmenter):
         user's: no "Question: … Answer:" frame for a small model to echo."""
         prompt = self.prompts[variant]
         values = {"instruction": " ".join(ex.instruction.split()),
-                  "max_words": self.cfg.brief_max_words}
+                  "max_words": self.budget(ex.output)}
         if "{output}" in prompt.text:  # a user's own template that places the output itself
             return [{"role": "user", "content": prompt.render(**values, output=ex.output)}]
         return messages(prompt.render(**values), [("user", ex.output)],
                         self.ctx.config.llm.system_prompt)
 
     def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
-        return [self.candidate(request.example, request.tag, answers[0] if answers else "",
-                               request.sampling)]
+        ex, variant = request.example, request.tag
+        pick = choose(answers, lambda raw: self.flaw(variant, ex.output, clean_variant(raw, ex.output)))
+        chosen = f"{pick + 1}/{len(answers)}" if len(answers) > 1 else None
+        return [self.candidate(ex, variant, answers[pick] if answers else "", request.sampling,
+                               chosen)]
+
+    def flaw(self, variant: str, source: str, text: str) -> str | None:
+        """Why a variant is not worth a candidate when another sample may be: the variant's
+        own check, or a detail of its source lost or invented."""
+        from local_augment.quality import lexical
+
+        return self.check(variant, source, text) or lexical.detail_change(
+            text, source, request=False)
 
     def check(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is unusable, or None."""
@@ -99,20 +148,23 @@ class OutputsAugmenter(LLMAugmenter):
             return EMPTY
         if normalized(text) == normalized(source):
             return COPY
-        if variant == "brief" and words(text) > self.cfg.brief_max_words:
+        if variant == "brief" and words(text) > self.budget(source):
             return reasons.too_long(words(text))
         if variant == "bulleted" and len(_BULLET.findall(text)) < 2:
             return reasons.NOT_BULLETED
         return None  # dropped or invented numbers, names, code: QC's lost/added_detail
 
-    def candidate(self, ex: Example, variant: str, raw: str, params: Sampling) -> Candidate:
+    def candidate(self, ex: Example, variant: str, raw: str, params: Sampling,
+                  chosen: str | None = None) -> Candidate:
         text = clean_variant(raw, ex.output)
         reason = self.check(variant, ex.output, text)
+        extra = {"chosen": chosen} if chosen else {}
         return Candidate(
             source_id=ex.id, method=NAME, index=VARIANTS.index(variant),
             row=ex.replaced(output=text), field="output", text=text, source_text=ex.output,
             params={"variant": variant, "template": self.prompts[variant].id,
-                    "sampling": params.describe(), "brief_max_words": self.cfg.brief_max_words},
+                    "sampling": params.describe(), "brief_max_words": self.budget(ex.output),
+                    **extra},
             model=self.llm.describe(), seed=self.ctx.seed, reason=reason,
             raw=raw if reason else None,
         )

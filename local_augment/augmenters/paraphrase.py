@@ -1,11 +1,13 @@
 """LLM paraphrases of each instruction, in one of two styles (`paraphrase.style`).
 
 `single` (default): `n` requests per instruction, each asking for one rewrite along its own axis
-(more formal, casual, concise, as a question…), after few-shot demonstrations written by the team,
-with the task as a system message. `list`: one request per instruction asking for a JSON list of
-`n` rewrites (schema-constrained when the engine supports it). Answers are parsed tolerantly: a
-leading label ("Rewritten instruction:") or quotes the model adds are stripped; copies of the
-source, empty and unparseable answers become rejected Candidates with a reason.
+(more formal, casual, in plainer words, as a question…), after few-shot demonstrations written by
+the team, with the task as a system message; with `samples` > 1, the first of several answers
+that is no copy and keeps every detail and condition is the one kept. `list`: one request per
+instruction asking for a JSON list of `n` rewrites (schema-constrained when the engine supports
+it). Answers are parsed tolerantly: a leading label ("Rewritten instruction:") or quotes the
+model adds are stripped; copies of the source, empty and unparseable answers become rejected
+Candidates with a reason.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
 from local_augment.augmenters.prompting import (
     PROMPTS_DIR,
     Prompt,
+    choose,
     clean_item,
     content_id,
     cut_loop,
@@ -106,9 +109,11 @@ class ParaphraseAugmenter(LLMAugmenter):
         cfg = self.ctx.config.llm
         if self.cfg.style == "single":
             budget = min(cfg.max_tokens, tokens_for("x" * longest, 1))
-            return Sampling.from_config(cfg, n=1, max_tokens=budget)
+            return Sampling.from_config(cfg, n=self.cfg.samples, max_tokens=budget,
+                                        temperature=self.cfg.temperature)
         budget = min(cfg.max_tokens, tokens_for("x" * longest, self.n))
-        return Sampling.from_config(cfg, n=1, json_schema=list_schema(self.n), max_tokens=budget)
+        return Sampling.from_config(cfg, n=1, json_schema=list_schema(self.n), max_tokens=budget,
+                                    temperature=self.cfg.temperature)
 
     def axis(self, example: Example, k: int) -> str:
         """The k-th rewrite direction of an example (a seeded rotation: sources differ)."""
@@ -154,7 +159,13 @@ class ParaphraseAugmenter(LLMAugmenter):
         meta = self.provenance(request.sampling)
         if self.cfg.style == "single":
             k, _, axis = request.tag.partition(":")
-            return [self.single(request.example, raw, index=int(k) + s * self.n, axis=axis,
+            ex = request.example
+            if len(answers) > 1:  # several samples of one request: the first worth a candidate
+                pick = choose(answers, lambda raw: self.flaw(one_rewrite(raw, ex.instruction),
+                                                             ex.instruction))
+                meta["params"] = {**meta["params"], "chosen": f"{pick + 1}/{len(answers)}"}
+                answers = [answers[pick]]
+            return [self.single(ex, raw, index=int(k) + s * self.n, axis=axis,
                                 meta=meta) for s, raw in enumerate(answers)]
         out: list[Candidate] = []
         for s, raw in enumerate(answers):
@@ -173,6 +184,18 @@ class ParaphraseAugmenter(LLMAugmenter):
             field="instruction", text=text, source_text=ex.instruction, params=params,
             model=meta["model"], seed=meta["seed"], reason=reason,
             raw=raw if reason is not None or text != (raw or "").strip() else None)
+
+    @staticmethod
+    def flaw(text: str, source: str) -> str | None:
+        """Why a rewrite is not worth a candidate when another sample may be: empty, a copy
+        (word for word, or but for fillers), or a detail or condition of its source lost."""
+        from local_augment.quality import lexical
+
+        if not text:
+            return EMPTY
+        if normalized(text) == normalized(source) or lexical.trivial_copy(text, source):
+            return COPY
+        return lexical.detail_change(text, source)
 
     def provenance(self, params: Sampling) -> dict[str, Any]:
         return {"params": {"template": self.prompt.id, "style": self.cfg.style, "n": self.n,

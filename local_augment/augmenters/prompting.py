@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,3 +175,12 @@ def cut_loop(text: str) -> str:
                                        for p in out[:-1]):
         out.pop()
     return "".join(out).strip()
+
+
+def choose(answers: Sequence[str], flaw: Callable[[str], str | None]) -> int:
+    """The index of the first answer without a flaw (`flaw` returns why one is unusable, or
+    None), else 0: of several samples of one request, the one worth a candidate."""
+    for i, answer in enumerate(answers):
+        if flaw(answer) is None:
+            return i
+    return 0

@@ -52,3 +52,43 @@ def test_outputs_on_smollm2(llm_ctx):
         assert c.reason is None or c.reason.split(":")[0] in (
             "too_long", "not_bulleted", "empty_output", "copy_of_source")
         assert c.model["engine"].startswith("vllm") and c.seed == 0
+
+
+def test_which_outputs_can_take_which_variant(manifest):
+    aug = augmenter(manifest)
+    aug.cfg.brief_min_words = 30
+    two_sentences = "Use the json module. It reads the file into a dict."
+    code_only = "```python\n" + "x = 1\n" * 40 + "```"
+    a_list = "- one point here\n- another point there\n- a third one"
+    assert aug.fits("brief", LONG) and aug.fits("bulleted", LONG)
+    assert not aug.fits("brief", two_sentences) and aug.fits("bulleted", two_sentences)
+    assert not aug.fits("brief", code_only) and not aug.fits("bulleted", code_only)
+    assert not aug.fits("bulleted", a_list)
+    assert not aug.fits("bulleted", "Positive, because the review praises the battery.")
+
+
+def test_a_brief_variant_is_clearly_shorter_and_keeps_code_whole():
+    assert outputs.brief_budget(" ".join(["w"] * 100), 50, 0.6) == 50
+    assert outputs.brief_budget(" ".join(["w"] * 40), 50, 0.6) == 24  # not 50: clearly shorter
+    code = "```sql\nSELECT a FROM t;\n```"
+    assert outputs.brief_budget(" ".join(["w"] * 40) + "\n" + code, 50, 0.6) == 24 + 6  # its 6 words
+    assert outputs.sentences("One. Two; three.\n\nFour") == 4
+    assert outputs.prose("a ```x``` b").split() == ["a", "b"]
+
+
+def test_several_samples_the_first_that_keeps_the_facts_is_kept(manifest):
+    from local_augment.augmenters.llm_base import Request
+    from local_augment.engines.llm import Sampling
+    from tests.fakes import FakeLLM
+
+    aug = augmenter(manifest)
+    aug.llm = FakeLLM()
+    aug.cfg.brief_max_words, aug.cfg.brief_share = 30, 0.9  # 27 words
+    req = Request(EX, [], Sampling(n=3), tag="brief")
+    answers = ["The Eiffel Tower is tall.",  # lost 330, 1889, the code span and names
+               "Sure! The Eiffel Tower in Paris, 330 m, finished 1889 for the World Fair; use "
+               "`pip install requests` for its NASA page, said Gustave Eiffel.",
+               "Another one."]
+    (cand,) = aug.parse(req, answers)
+    assert cand.params["chosen"] == "2/3" and cand.text.startswith("The Eiffel Tower in Paris")
+    assert cand.reason is None

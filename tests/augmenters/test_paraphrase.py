@@ -149,3 +149,22 @@ def test_paraphrase_on_smollm2(llm_ctx, style):
             assert c.params["sampling"]["guided_json"]
         if c.reason == "unparseable_llm_output":
             assert c.raw
+
+
+def test_several_samples_the_first_worth_a_candidate_is_kept():
+    aug = single(**{"paraphrase.samples": 3})
+    req = aug.requests([EX])[0]
+    assert req.sampling.n == 3
+    answers = ["How do I reset my password?",  # a copy
+               "Sure! How do I reset my password, please?",  # a copy but for a filler
+               "What are the steps to reset my password?"]
+    (cand,) = aug.parse(req, answers)
+    assert cand.text == "What are the steps to reset my password?" and cand.reason is None
+    assert cand.params["chosen"] == "3/3" and cand.index == 0
+    (cand,) = aug.parse(req, answers[:2])  # none worth it: the first, with its reason
+    assert cand.reason == "copy_of_source" and cand.params["chosen"] == "1/2"
+
+
+def test_a_method_temperature_replaces_the_llms():
+    assert single(**{"paraphrase.temperature": 0.3}).requests([EX])[0].sampling.temperature == 0.3
+    assert single().requests([EX])[0].sampling.temperature == 0.8

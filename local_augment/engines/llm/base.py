@@ -30,10 +30,12 @@ class Sampling:
     @classmethod
     def from_config(
         cls, cfg: LLMConfig, *, n: int = 1, json_schema: dict[str, Any] | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, temperature: float | None = None,
     ) -> Sampling:
+        """The run's sampling settings; a method's own `temperature` replaces the LLM's."""
         return cls(
-            n=n, max_tokens=max_tokens or cfg.max_tokens, temperature=cfg.temperature,
+            n=n, max_tokens=max_tokens or cfg.max_tokens,
+            temperature=cfg.temperature if temperature is None else temperature,
             top_k=cfg.top_k, top_p=cfg.top_p,
             json_schema=json_schema if cfg.guided_json else None,
         )
