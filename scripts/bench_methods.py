@@ -11,7 +11,8 @@ sources (share of the variant's words and word pairs that its source lacks). Ass
                                     [--set paraphrase.style=list ...] [--dump kept.jsonl]
 
 `--set` compares settings on the same sources and model (e.g. the paraphrase prompt styles);
-`--dump` writes every kept variant with its source, for reading.
+`--dump` writes every kept variant with its source, for reading (`--dump-rejects`: the rejected
+ones too, with their reasons).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def distinct2(texts: list[str]) -> float:
 
 
 def measure(input_path: Path, methods: list[str], cfg, show: int,
-            dump: Path | None = None) -> None:
+            dump: Path | None = None, dump_rejects: bool = False) -> None:
     from local_augment import pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,7 +96,9 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
             reasons[r["method"]][kind] += 1
     print(f"\n{input_path.name}: {n_sources} source rows")
     print(f"{'method':<16}{'candidates':>11}{'kept':>6}{'per source':>11}{'new words':>10}"
-          f"{'new pairs':>10}{'distinct-2':>11}  reasons")
+          f"{'new pairs':>10}{'distinct-2':>11}{'new content':>12}  reasons")
+    from local_augment.diversity import Novelty
+
     for m in sorted(cands):
         pairs = [(s, v) for s, v in kept[m] if s]
         nov = [novelty(v, s) for s, v in pairs]
@@ -103,14 +106,27 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
         b = sum(b for _, b in nov) / len(nov) if nov else 0.0
         per = len(kept[m]) / n_sources if n_sources else 0.0
         d2 = distinct2([v for _, v in kept[m]])
+        fresh = Novelty()  # new content words per kept variant, as the run's report counts them
+        for s, v in pairs:
+            fresh.add(m, v, s)
+        content = fresh.result().get(m, {}).get("new_content_words_per_variant", 0.0)
         print(f"{m:<16}{cands[m]:>11}{len(kept[m]):>6}{per:>11.2f}{w:>10.2f}{b:>10.2f}"
-              f"{d2:>11.2f}  {dict(reasons[m].most_common())}")
+              f"{d2:>11.2f}{content:>12.2f}  {dict(reasons[m].most_common())}")
     if dump is not None:
         with open(dump, "a", encoding="utf-8") as fh:
             for m in sorted(kept):
                 for s, v in kept[m]:
                     fh.write(json.dumps({"input": input_path.name, "method": m, "source": s,
                                          "variant": v}, ensure_ascii=False) + "\n")
+            for r in rejects if dump_rejects else []:
+                if "method" in r and r["reason"].split(":", 1)[0] not in NOT_QC:
+                    p = r["_provenance"]
+                    src = sources.get(p["source_id"])
+                    fh.write(json.dumps({
+                        "input": input_path.name, "method": r["method"],
+                        "source": text_of(src, p["field"]) if src else "",
+                        "variant": text_of(r["row"], p["field"]), "reason": r["reason"]},
+                        ensure_ascii=False) + "\n")
     for m in sorted(kept):
         for s, v in kept[m][:show]:
             print(f"  [{m}] {s[:70]!r}\n      -> {v[:90]!r}")
@@ -126,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="config override, e.g. paraphrase.style=list (repeatable)")
     ap.add_argument("--dump", type=Path, help="append every kept variant here (JSONL)")
+    ap.add_argument("--dump-rejects", action="store_true",
+                    help="with --dump: also every variant QC rejected, with its reason")
     args = ap.parse_args(argv)
     import yaml
 
@@ -149,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.inputs.split(","):
         path = ROOT / name.strip()
         if path.is_file():
-            measure(path, usable, cfg, args.show, args.dump)
+            measure(path, usable, cfg, args.show, args.dump, args.dump_rejects)
     return 0
 
 
