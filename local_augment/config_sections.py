@@ -110,9 +110,9 @@ class ParaphraseConfig(Section):
     temperature: float | None = Field(None, ge=0, le=2, description=(
         "this method's sampling temperature; unset: llm.temperature"))
     samples: int = Field(1, ge=1, le=8, description=(
-        "single style: answers drawn per request; the first that is no copy of its source and "
-        "keeps every detail and condition becomes the candidate (README, 'Tuning for a "
-        "competent model')"))
+        "single style: answers drawn per request; of those that are no copy of the source and "
+        "keep every detail and condition, the one with the most new content words becomes the "
+        "candidate (README, 'Tuning for a competent model')"))
     sample: float = Field(1.0, gt=0, le=1, description=(
         "share of rows this method runs on, chosen by a seeded hash of each row's id (stable "
         "across shards, executors and resumes); below 1 keeps a CPU run short"))

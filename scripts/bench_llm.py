@@ -1,6 +1,6 @@
 """Paraphrase throughput: our augmenter vs bare `vllm.LLM.chat`, and vs one request per sample.
 
-    python scripts/bench_llm.py [--quick] [--n-prompts 64] [--sequential 8]
+    python scripts/bench_llm.py [--quick] [--n-prompts 64] [--sequential 8] [--model NAME]
 
 1. bare:   `vllm.LLM.chat` over the augmenter's own conversations, same SamplingParams.
 2. ours:   ParaphraseAugmenter.generate on the same examples, sharing that LLM (target >= 90 %).
@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sequential", type=int, default=8, help="prompts sent one by one")
     ap.add_argument("--no-server", action="store_true", help="skip the server comparisons")
     ap.add_argument("--server-only", action="store_true", help="only the server comparisons")
+    ap.add_argument("--model", help="LLM name in models/manifest.toml (default: the default LLM)")
     args = ap.parse_args(argv)
     if args.quick:
         args.n_prompts, args.sequential = 24, 4
@@ -217,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     from local_augment.models import load_manifest
 
     cfg = Config()
+    if args.model:
+        cfg.llm.model = args.model
     ctx = Context(config=cfg, manifest=load_manifest(ROOT / "models"), seed=0)
     examples = load_examples(args.n_prompts)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop vLLM

@@ -2,12 +2,12 @@
 
 `single` (default): `n` requests per instruction, each asking for one rewrite along its own axis
 (more formal, casual, in plainer words, as a question…), after few-shot demonstrations written by
-the team, with the task as a system message; with `samples` > 1, the first of several answers
-that is no copy and keeps every detail and condition is the one kept. `list`: one request per
-instruction asking for a JSON list of `n` rewrites (schema-constrained when the engine supports
-it). Answers are parsed tolerantly: a leading label ("Rewritten instruction:") or quotes the
-model adds are stripped; copies of the source, empty and unparseable answers become rejected
-Candidates with a reason.
+the team, with the task as a system message; with `samples` > 1, of the answers that are no copy
+and keep every detail and condition, the one with the most new content words is kept. `list`:
+one request per instruction asking for a JSON list of `n` rewrites (schema-constrained when the
+engine supports it). Answers are parsed tolerantly: a leading label ("Rewritten instruction:") or
+quotes the model adds are stripped; copies of the source, empty and unparseable answers become
+rejected Candidates with a reason.
 """
 
 from __future__ import annotations
@@ -160,9 +160,11 @@ class ParaphraseAugmenter(LLMAugmenter):
         if self.cfg.style == "single":
             k, _, axis = request.tag.partition(":")
             ex = request.example
-            if len(answers) > 1:  # several samples of one request: the first worth a candidate
+            if len(answers) > 1:  # several samples: the most reworded one worth a candidate
                 pick = choose(answers, lambda raw: self.flaw(one_rewrite(raw, ex.instruction),
-                                                             ex.instruction))
+                                                             ex.instruction),
+                              lambda raw: self.new_words(one_rewrite(raw, ex.instruction),
+                                                         ex.instruction))
                 meta["params"] = {**meta["params"], "chosen": f"{pick + 1}/{len(answers)}"}
                 answers = [answers[pick]]
             return [self.single(ex, raw, index=int(k) + s * self.n, axis=axis,
@@ -196,6 +198,13 @@ class ParaphraseAugmenter(LLMAugmenter):
         if normalized(text) == normalized(source) or lexical.trivial_copy(text, source):
             return COPY
         return lexical.detail_change(text, source)
+
+    @staticmethod
+    def new_words(text: str, source: str) -> float:
+        """Content words of the rewrite its source does not have (what it adds)."""
+        from local_augment.quality import lexical
+
+        return float(len(set(lexical.content_words(text)) - set(lexical.tokens(source))))
 
     def provenance(self, params: Sampling) -> dict[str, Any]:
         return {"params": {"template": self.prompt.id, "style": self.cfg.style, "n": self.n,

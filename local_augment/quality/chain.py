@@ -219,7 +219,8 @@ class QualityChain:
                 found.append(reasons.not_its_kind(what))
         if c["trivial_copy"] and lexical.trivial_copy(text, src):
             found.append(reasons.TRIVIAL_COPY)
-        if c["answered"] and p.is_instruction and lexical.restates_then_answers(text, src):
+        if c["answered"] and p.is_instruction and (lexical.restates_then_answers(text, src)
+                                                   or lexical.answers_how(text, src)):
             found.append(reasons.ANSWERED_INSTEAD)
         if c["lost_detail"] or c["added_detail"]:
             change = lexical.detail_change(text, src, lost=c["lost_detail"], added=c["added_detail"],

@@ -61,6 +61,17 @@ def continuation(variant: str, source: str) -> str | None:
     return rest if len(tokens(rest)) >= 3 and not rest.rstrip().endswith("?") else None
 
 
+_HOW_TO_ANSWER = re.compile(
+    r"^\W*to\s+[^\W\d_]+\b[^,?]{0,80},\s*(?:you\s+)?(?:can\s+|could\s+|should\s+|need\s+to\s+|"
+    r"must\s+|just\s+)?[^\W\d_]+", re.I)
+
+
+def answers_how(variant: str, source: str) -> bool:
+    """A question rewritten as the start of its answer ("How do I reverse a string?" -> "To
+    reverse a string in Python, use slicing.")."""
+    return "?" in source and "?" not in variant and bool(_HOW_TO_ANSWER.match(variant))
+
+
 def restates_then_answers(variant: str, source: str) -> bool:
     """The variant holds the source's words and goes on for as long again: an answer appended."""
     v, s = tokens(variant), tokens(source)
@@ -331,7 +342,9 @@ def _is_name_of(word: str, folded: str) -> bool:
 
 _CONDITION = re.compile(
     r"(?:\b(?:without|except(?:\s+for)?|excluding|instead\s+of|rather\s+than|other\s+than|"
-    r"unless)|(?:^|[.!?;:]\s*)(?:don't|don’t|do\s+not|never))\s+([^.,;:!?()\n]+)", re.I)
+    r"unless)|(?:^|[.!?;:]\s*)(?:don't|don’t|do\s+not|never)|,\s*and\s+(?:then\s+)?(?=(?:give|"
+    r"show|include|add|list|name|provide|suggest|explain|describe|return|cite|mention)\b))"
+    r"\s*([^.,;:!?()\n]+)", re.I)
 
 
 _LIMIT = re.compile(r"\b(?:under|at\s+most|no\s+more\s+than|less\s+than|fewer\s+than|within|"
@@ -342,7 +355,7 @@ _LIMIT = re.compile(r"\b(?:under|at\s+most|no\s+more\s+than|less\s+than|fewer\s+
 
 def lost_condition(variant: str, source: str) -> str | None:
     """A condition the source sets ("without using loops", "instead of an INNER JOIN",
-    "Don't explain", "under 20 words") of which the variant keeps no content word (for a
+    "Don't explain", "under 20 words", "…, and give one example") of which the variant keeps no content word (for a
     length limit: not its number), or None."""
     v_words = {stem(t) for t in tokens(unicodedata.normalize("NFKC", variant))}
     for m in _LIMIT.finditer(source):
@@ -388,7 +401,8 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
     - a number or a name *replaced*: the source's is gone and the variant has another of its kind
       (12 seats -> 6 seats; Visa -> Mastercard), or a new number where the source has numbers;
     - a number dropped from the phrase it counts, which the variant keeps ("3 tips" -> "tips"),
-      or two numbers dropped (the data of a sum: "What is 25 × 48?" -> "Do the sum.");
+      or any number of a source that has several (the data of a sum: "A recipe for 4 uses 300 g;
+      how much for 10?" -> "How much for 10 if it uses 300 g?");
     - a condition dropped whole ("without using loops", "instead of X", "Don't explain"), or one
       side of a choice ("formal or informal" -> "informal").
     Names are compared case-insensitively anywhere in the text, so a name that moved to the start
@@ -419,8 +433,8 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
                 return f"lost_detail:{short(gone[k][0], 40)}"
         if new["number"] and src["number"]:  # "5 machines" -> "12 machines", a 5 still there
             return f"added_detail:{short(new['number'][0], 40)}"
-        if len(gone["number"]) >= 2:  # the data of a sum ("25 × 48", "2,400 … and 3,000")
-            return f"lost_detail:{short(gone['number'][0], 40)}"
+        if len(s_nums) >= 2 and s_nums - v_nums:  # the data of a sum: each one counts
+            return f"lost_detail:{short(sorted(s_nums - v_nums)[0], 40)}"
         for n in gone["number"]:
             word = _counted_word(n, source)
             if word is not None and stem(word) in v_words:

@@ -168,3 +168,13 @@ def test_several_samples_the_first_worth_a_candidate_is_kept():
 def test_a_method_temperature_replaces_the_llms():
     assert single(**{"paraphrase.temperature": 0.3}).requests([EX])[0].sampling.temperature == 0.3
     assert single().requests([EX])[0].sampling.temperature == 0.8
+
+
+def test_of_the_samples_worth_a_candidate_the_most_reworded_is_kept():
+    aug = single(**{"paraphrase.samples": 3})
+    req = aug.requests([EX])[0]
+    answers = ["How can I reset my password?",
+               "What steps let me pick a new password after forgetting the old one?",
+               "Reset my password, how?"]
+    (cand,) = aug.parse(req, answers)
+    assert cand.params["chosen"] == "2/3"

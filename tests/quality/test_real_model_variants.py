@@ -30,6 +30,10 @@ def lexical_reason(row: dict) -> str | None:
         return "negation_flip"
     if request and (lexical.perspective_changed(v, s) or lexical.assistant_voice(v, s)):
         return "perspective_changed"
+    if request and lexical.asks_how_instead(v, s):
+        return "task_changed"
+    if request and lexical.answers_how(v, s):
+        return "answered_instead"
     return None
 
 

@@ -181,3 +181,11 @@ def test_a_length_limit_is_a_condition():
 ])
 def test_a_task_on_given_material_asked_as_how_to(source, variant, changed):
     assert lexical.asks_how_instead(variant, source) is changed
+
+
+def test_every_number_of_a_sum_counts():
+    src = "A recipe for 4 people uses 300 g of flour. How much flour do I need for 10 people?"
+    assert lexical.detail_change("How much flour do 10 people need if a recipe uses 300 g?", src) \
+        == "lost_detail:4"
+    assert lexical.detail_change("For 10 people, how much flour do I need if 4 people take "
+                                 "300 g?", src) is None
