@@ -575,7 +575,7 @@ def perspective_changed(variant: str, source: str) -> bool:
     """Whose things the request is about changed: the source's are the asker's ("my account")
     and, with no first person left, the variant's are the addressee's ("your account"). A
     wrapper that only addresses the assistant ("Do you know how to…") is not a change."""
-    src, var = source.replace("’", "'"), variant.replace("’", "'")
+    src, var = (_THANK_YOU.sub("thanks", t.replace("’", "'")) for t in (source, variant))
     if not _FIRST_OWNER.search(src) or _SECOND.search(src):
         return False
     if _SECOND_OWNER.search(var) and not _FIRST.search(var):
@@ -586,6 +586,7 @@ def perspective_changed(variant: str, source: str) -> bool:
     return bool(theirs & {stem(t) for t in content_words(src)})
 
 
+_THANK_YOU = re.compile(r"\bthank[-\s]you\b", re.I)  # "a thank-you note" addresses no one
 _YOUR_THING = re.compile(r"\byour\s+(?:own\s+|new\s+|current\s+)?([^\W\d_]+)", re.I)
 
 
