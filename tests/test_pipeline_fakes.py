@@ -47,7 +47,8 @@ def rewrite(conversation: list[dict], sample: int) -> str:
 
 def config(tmp: Path, **over):
     over = {"qc.fluency": False, "paraphrase.n": 3, "paraphrase.style": "list",
-            "run.shard_size": 2, **over}
+            "run.shard_size": 2, "outputs.brief_min_words": 1,  # short outputs: both kinds
+            "outputs.bulleted_min_sentences": 1, **over}
     return load_config(overrides=over)
 
 

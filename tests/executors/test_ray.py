@@ -33,6 +33,10 @@ FORMS = ["Explain {t} to a beginner.", "What is {t}?", "Describe {t} in two sent
          "How do I learn about {t}?", "Summarize the key ideas of {t}.", "List three facts about {t}."]
 
 
+# write_alpaca's outputs are one short sentence: both output kinds asked for all the same
+SHORT_OUTPUTS_VARIED = {"brief_min_words": 1, "bulleted_min_sentences": 1}
+
+
 def write_alpaca(path: Path, n: int) -> Path:
     """`n` Alpaca rows with distinct instructions, plus two bad rows."""
     with open(path, "w", encoding="utf-8") as fh:
@@ -439,6 +443,7 @@ def test_two_nodes_every_method_lose_one_mid_run(tmp_path, cluster, vllm_server,
         "llm": {"engine": "server", "base_url": vllm_server, "max_tokens": 64, "retries": 2,
                 "timeout_s": 120},
         "paraphrase": {"n": 2},
+        "outputs": SHORT_OUTPUTS_VARIED,
         "refusals": {"cases": str(write_cases(tmp_path / "cases.jsonl")), "mode": "llm",
                      "per_case": 2},
     }
@@ -494,7 +499,7 @@ def test_two_nodes_llm_methods_through_ray_data_llm(tmp_path, cluster):
     conf.write_text(yaml.safe_dump({
         "run": {"shard_size": 4, "models_dir": str(ROOT / "models")},
         "llm": {"max_tokens": 48, "memory_gib": 1.0, "max_model_len": 2048},
-        "paraphrase": {"n": 2}}))
+        "paraphrase": {"n": 2}, "outputs": SHORT_OUTPUTS_VARIED}))
     out = tmp_path / "ray"
     proc = subprocess.run(
         [str(BIN / "local-augment"), "-v", "augment", str(src), "-o", str(out), "-q", "-c",
