@@ -71,9 +71,9 @@ class Novelty:
         self.distinct: dict[str, DistinctN] = {}
 
     def add(self, method: str, variant: str, source: str) -> None:
-        from local_augment.quality.lexical import content_words, tokens
+        from local_augment.quality.lexical import new_content_words, tokens
 
-        fresh = len(set(content_words(variant)) - set(tokens(source)))
+        fresh = new_content_words(variant, source)
         src = " ".join(tokens(source))
         wrapped = bool(src) and src in " ".join(tokens(variant))
         self.kept[method] = self.kept.get(method, 0) + 1

@@ -121,11 +121,16 @@ class Candidate:
     scores: dict[str, float] = field(default_factory=dict)
 
     @property
+    def kind(self) -> str | None:
+        """An output variant's kind ("brief", "bulleted"); None for every other candidate."""
+        kind = self.params.get("variant") if self.field == "output" else None
+        return kind if isinstance(kind, str) else None
+
+    @property
     def generator(self) -> str:
         """What wrote the candidate, as the low-yield gate judges it: the method, and for an
         output variant its kind ("outputs:brief"), each with its own prompt and failure rate."""
-        kind = self.params.get("variant") if self.field == "output" else None
-        return f"{self.method}:{kind}" if isinstance(kind, str) else self.method
+        return f"{self.method}:{self.kind}" if self.kind else self.method
 
     @property
     def id(self) -> str:

@@ -161,10 +161,12 @@ class ParaphraseAugmenter(LLMAugmenter):
             k, _, axis = request.tag.partition(":")
             ex = request.example
             if len(answers) > 1:  # several samples: the most reworded one worth a candidate
-                pick = choose(answers, lambda raw: self.flaw(one_rewrite(raw, ex.instruction),
-                                                             ex.instruction),
-                              lambda raw: self.new_words(one_rewrite(raw, ex.instruction),
-                                                         ex.instruction))
+                from local_augment.quality.lexical import new_content_words
+
+                src = ex.instruction
+                texts = [one_rewrite(raw, src) for raw in answers]
+                pick = choose(texts, lambda t: self.flaw(t, src),
+                              lambda t: new_content_words(t, src))
                 meta["params"] = {**meta["params"], "chosen": f"{pick + 1}/{len(answers)}"}
                 answers = [answers[pick]]
             return [self.single(ex, raw, index=int(k) + s * self.n, axis=axis,
@@ -198,13 +200,6 @@ class ParaphraseAugmenter(LLMAugmenter):
         if normalized(text) == normalized(source) or lexical.trivial_copy(text, source):
             return COPY
         return lexical.detail_change(text, source)
-
-    @staticmethod
-    def new_words(text: str, source: str) -> float:
-        """Content words of the rewrite its source does not have (what it adds)."""
-        from local_augment.quality import lexical
-
-        return float(len(set(lexical.content_words(text)) - set(lexical.tokens(source))))
 
     def provenance(self, params: Sampling) -> dict[str, Any]:
         return {"params": {"template": self.prompt.id, "style": self.cfg.style, "n": self.n,

@@ -33,6 +33,11 @@ def content_words(text: str) -> list[str]:
     return [t for t in tokens(text) if t not in STOPWORDS]
 
 
+def new_content_words(text: str, source: str) -> int:
+    """Distinct content words of `text` that `source` does not have: what a variant adds."""
+    return len(set(content_words(text)) - set(tokens(source)))
+
+
 def length_ratio(text: str, source: str) -> float:
     """Content words of `text` per content word of `source` (each plus one): people's wordings
     of one request differ in length by more than 2x in characters, mostly in filler and

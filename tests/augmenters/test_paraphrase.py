@@ -108,6 +108,19 @@ def test_single_answers_lose_labels_and_quotes(raw, text, reason):
     assert cand.params["style"] == "single"
 
 
+@pytest.mark.slow
+def test_several_samples_on_smollm2(llm_ctx):
+    """vLLM draws `samples` answers per request (n > 1) and one candidate comes back per
+    request, the sample it was chosen from in its provenance."""
+    llm_ctx.config.paraphrase.samples = 2
+    aug = paraphrase.create(llm_ctx)
+    aug.load()
+    cands = aug.generate([EX])
+    assert len(cands) == aug.n and {c.index for c in cands} == set(range(aug.n))
+    assert {c.params["chosen"] for c in cands} <= {"1/2", "2/2"}
+    assert {c.params["sampling"]["n"] for c in cands} == {2}
+
+
 @pytest.mark.models
 def test_prompt_override(manifest, tmp_path):
     own = tmp_path / "p.txt"
