@@ -84,6 +84,8 @@ fuzz: install
 
 lint: install
 	$(BIN)/ruff check local_augment scripts tests
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q tests/test_layers.py
 
 LLM_MODEL ?= smollm2-135m-instruct
 LLM_DIR ?= models/$(LLM_MODEL)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from local_augment.version import __version__
+
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ[_var] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -15,12 +17,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-__version__ = "0.1.0"
 
 
 def augment(config, input_path, output_dir, **kwargs):
-    """Run one augmentation; see :func:`local_augment.pipeline.run`."""
-    from local_augment.pipeline import run
+    """Run one augmentation; see :func:`local_augment.run.pipeline.run`."""
+    from local_augment.run.pipeline import run
 
     return run(config, input_path, output_dir, **kwargs)
 

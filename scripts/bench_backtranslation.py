@@ -122,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     from local_augment.augmenters.backtranslation import Backtranslation, Pivot
     from local_augment.config import Config
+    from local_augment.data.records import ALPACA, Example
     from local_augment.engines.translator import CT2Translator, Decode, TransformersTranslator
-    from local_augment.records import ALPACA, Example
 
     texts = sentences(n)
     dec = Decode(max_length=length, min_length=length, batch_size=args.batch_size)

@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from local_augment.config import QCConfig  # noqa: E402
-from local_augment.eval_sets import EvalSet  # noqa: E402
+from local_augment.data.eval_sets import EvalSet  # noqa: E402
 from local_augment.quality.contamination import ContaminationGuard  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -97,7 +97,7 @@ def stsb_negatives(max_score: float = 1.0) -> list[tuple[str, str]]:
 
 def embedder():
     from local_augment.engines.embedder import Embedder
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     _, path = load_manifest().require("all-minilm-l6-v2", "embedder")
     return Embedder(path).load()

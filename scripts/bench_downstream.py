@@ -154,7 +154,7 @@ def arm_plan(names: list[str], installed: set[str]) -> list[Arm]:
 def runnable_methods(models_dir: Path) -> set[str]:
     """The default methods whose models are installed here (refusals need cases: left out)."""
     from local_augment.config import load_config
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     manifest = load_manifest(models_dir)
     cfg = load_config()
@@ -204,8 +204,8 @@ def run_augment(arm: Arm, train: Path, work: Path, seed: int, label_of: dict[str
 
 
 def merge_model_caches(sources: list[Path], dest: Path) -> None:
-    """Copy every entry of the given model-output caches into `dest` (local_augment.cache)."""
-    from local_augment.cache import ModelCache
+    """Copy every entry of the given model-output caches into `dest` (local_augment.engines.cache)."""
+    from local_augment.engines.cache import ModelCache
 
     into = ModelCache(dest)
     try:

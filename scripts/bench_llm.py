@@ -26,7 +26,7 @@ os.environ.setdefault("VLLM_CACHE_ROOT", str(ROOT / ".cache" / "vllm"))
 
 
 def load_examples(k: int):
-    from local_augment.records import Example
+    from local_augment.data.records import Example
 
     rows = []
     for name in ("train.jsonl", "chat.jsonl"):
@@ -69,7 +69,7 @@ def bench_in_process(ctx, examples) -> tuple[list[dict], dict]:
 
 def _in_process(engine, ctx, examples, load_s: float) -> tuple[list[dict], dict]:
     from local_augment.augmenters.paraphrase import create
-    from local_augment.augmenters.prompting import parse_list
+    from local_augment.engines.llm.prompting import parse_list
 
     aug = create(ctx)
     vllm = engine.inner
@@ -110,8 +110,8 @@ def bench_server(args, ctx, info) -> list[dict]:
 
     import openai
 
-    from local_augment.augmenters.prompting import parse_list
     from local_augment.engines.llm.inprocess import configure_common_env, configure_cpu_env
+    from local_augment.engines.llm.prompting import parse_list
     from local_augment.engines.llm.server import ServerEngine
     from tests.fixtures_llm import SERVED, free_port, server_command, stop_process_group, wait_http
 
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from local_augment.augmenters.base import Context
     from local_augment.config import Config
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     cfg = Config()
     if args.model:

@@ -65,7 +65,7 @@ def distinct2(texts: list[str]) -> float:
 
 def measure(input_path: Path, methods: list[str], cfg, show: int,
             dump: Path | None = None, dump_rejects: bool = False) -> None:
-    from local_augment import pipeline
+    from local_augment.run import pipeline
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -97,7 +97,7 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
     print(f"\n{input_path.name}: {n_sources} source rows")
     print(f"{'method':<16}{'candidates':>11}{'kept':>6}{'per source':>11}{'new words':>10}"
           f"{'new pairs':>10}{'distinct-2':>11}{'new content':>12}  reasons")
-    from local_augment.diversity import Novelty
+    from local_augment.quality.diversity import Novelty
 
     for m in sorted(cands):
         pairs = [(s, v) for s, v in kept[m] if s]
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(ROOT / args.config, overrides)
     from local_augment.augmenters import build_augmenters
     from local_augment.augmenters.base import Context
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     ctx = Context(config=cfg, manifest=load_manifest(cfg.run.models_dir), seed=0)
     usable = [a.name for a in build_augmenters(ctx, [m for m in methods if m in METHODS],

@@ -38,7 +38,7 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 import numpy as np  # noqa: E402
 
 from local_augment.config import EmbedderConfig, load_config  # noqa: E402
-from local_augment.records import ALPACA, Candidate, Example  # noqa: E402
+from local_augment.data.records import ALPACA, Candidate, Example  # noqa: E402
 
 # --- realistic pairs ------------------------------------------------------------------------
 
@@ -186,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from local_augment import stages
     from local_augment.engines.embedder import Embedder
     from local_augment.engines.scorer import LMScorer
     from local_augment.quality.chain import QualityChain
+    from local_augment.shard import process as stages
 
     hf_logging.disable_progress_bar()
     qc = load_config().qc

@@ -91,7 +91,7 @@ def print_table(title: str, rows: list[tuple]) -> None:
 
 
 def judged(data: Path, cfg) -> None:
-    from local_augment.quality.pairs import score_pairs
+    from local_augment.run.pairs import score_pairs
 
     items = data / "judged" / "examples-run.items.jsonl"
     labels = {json.loads(x)["pid"]: json.loads(x) for x in
@@ -137,7 +137,7 @@ def stsb(data: Path, cfg, quick: bool) -> None:
     from scipy.stats import spearmanr
 
     from local_augment.engines.embedder import Embedder
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
     from local_augment.quality.meaning import align, meaning_score
 
     lines = (data / "stsb_dev.tsv").read_text(encoding="utf-8").splitlines()[1:]
@@ -175,7 +175,7 @@ def stsb(data: Path, cfg, quick: bool) -> None:
 
 def score_lines(lines: list[dict], cfg, *, exhaustive: bool = False) -> list[dict]:
     """`local-augment qc --method paraphrase` over these lines: each line with verdict, scores."""
-    from local_augment.quality.pairs import score_pairs
+    from local_augment.run.pairs import score_pairs
 
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "pairs.jsonl", Path(tmp) / "scored.jsonl"

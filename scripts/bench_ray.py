@@ -98,7 +98,7 @@ def main() -> None:
     from local_augment.config import load_config
     from local_augment.executors.local import LocalExecutor
     from local_augment.executors.ray import RayExecutor, local_ray_kwargs
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     torch.set_num_threads(threads)
     cfg = load_config(None, {"run.shard_size": args.shard_size,

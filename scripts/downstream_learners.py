@@ -18,7 +18,7 @@ Example = tuple[str, str]
 
 
 def _device() -> str:
-    from local_augment.models import pick_device
+    from local_augment.engines.manifest import pick_device
 
     return pick_device("auto")
 

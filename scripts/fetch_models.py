@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_augment.models import CHECKSUM_FILE, STAMP_FILE, Manifest, load_manifest  # noqa: E402
+from local_augment.engines.manifest import CHECKSUM_FILE, STAMP_FILE, Manifest, load_manifest  # noqa: E402
 
 BUNDLE_MANIFEST = "bundle.json"
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")

@@ -1,4 +1,4 @@
-"""Fit the request-equivalence model (local_augment/quality/equivalence.json) on ../shared/data.
+"""Fit the request-equivalence model (local_augment/config/equivalence.json) on ../shared/data.
 
 Embedded regime: logistic regression over `equivalence.EMBEDDED` signals (MiniLM), fitted on
 the BANKING77 request pairs (paraphrase_pairs/, weighted up: they are requests, like a
@@ -76,10 +76,10 @@ def judge_scores(pairs: Pairs, model: str, cache: Path) -> np.ndarray:
         saved = json.loads(cache.read_text())
         if saved["key"] == key:
             return np.array(saved["scores"])
-    from local_augment.augmenters.prompting import load_prompt
     from local_augment.config import load_config
     from local_augment.engines.llm import create_engine
-    from local_augment.models import load_manifest
+    from local_augment.engines.llm.prompting import load_prompt
+    from local_augment.engines.manifest import load_manifest
     from local_augment.quality.judge import judge_conversations
 
     cfg = load_config(overrides={"llm.model": model, "run.models_dir": str(ROOT / "models")})
@@ -162,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "paraphrase_pairs" / "banking77.jsonl").is_file():
         print(f"fit_equivalence: {data} has no paraphrase_pairs/: skipped")
         return 0
+    from local_augment.config.fitted import COEFFICIENTS
     from local_augment.engines.embedder import Embedder
-    from local_augment.quality.equivalence import COEFFICIENTS, EMBEDDED, JUDGED
+    from local_augment.quality.equivalence import EMBEDDED, JUDGED
 
     emb = Embedder(ROOT / "models" / "all-minilm-l6-v2", device="cpu").load()
     bank = banking(data)

@@ -35,9 +35,9 @@ from hypothesis import strategies as st  # noqa: E402
 
 from local_augment.augmenters.refusals import read_cases  # noqa: E402
 from local_augment.config import load_config  # noqa: E402
+from local_augment.data.eval_sets import read_eval_set  # noqa: E402
+from local_augment.data.formats import read_examples  # noqa: E402
 from local_augment.errors import UserError  # noqa: E402
-from local_augment.eval_sets import read_eval_set  # noqa: E402
-from local_augment.formats import read_examples  # noqa: E402
 from tests.hostile_inputs import (  # noqa: E402
     configs,
     eval_files,

@@ -26,7 +26,13 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_augment.models import CHECKSUM_FILE, Manifest, ModelSpec, load_manifest, sha256_file  # noqa: E402
+from local_augment.engines.manifest import (  # noqa: E402
+    CHECKSUM_FILE,
+    Manifest,
+    ModelSpec,
+    load_manifest,
+    sha256_file,
+)
 
 CACHE = ROOT / ".cache" / "wheels"
 

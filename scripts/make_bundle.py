@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_augment.models import load_manifest  # noqa: E402
+from local_augment.engines.manifest import load_manifest  # noqa: E402
 from scripts import fetch_models  # noqa: E402
 from scripts.install_offline import BUNDLE_MANIFEST, FORMAT, sha256  # noqa: E402  the format's reader
 

@@ -51,7 +51,7 @@ def models_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def manifest(models_dir):
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     return load_manifest(models_dir)
 

@@ -106,7 +106,7 @@ def server_command(path: Path, port: int) -> list[str]:
 def vllm_server(llm_path, tmp_path_factory):
     """A real vLLM OpenAI server on a free port; yields its base URL, stopped by pid at the end."""
     from local_augment.engines.llm.inprocess import configure_common_env, configure_cpu_env
-    from local_augment.models import pick_device
+    from local_augment.engines.manifest import pick_device
 
     port = free_port()
     env_before = dict(os.environ)

@@ -25,7 +25,7 @@ def tiny_marian_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_manifest(tiny_marian_dir):
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     return load_manifest(tiny_marian_dir)
 

@@ -289,9 +289,9 @@ def run_pipeline(f: HostileFile, folder: Any) -> Outcome:
     from pathlib import Path
 
     from local_augment.config import load_config
+    from local_augment.data.formats import read_examples
     from local_augment.errors import BadRow, UserError
-    from local_augment.formats import read_examples
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
     from tests.fakes import HashEmbedder
 
     folder = Path(folder)

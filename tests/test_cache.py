@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local_augment.cache import ModelCache, cache_key
+from local_augment.engines.cache import ModelCache, cache_key
 
 
 def test_map_computes_only_distinct_misses_and_persists(tmp_path):

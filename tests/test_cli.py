@@ -285,7 +285,7 @@ def test_quiet_terminal_logs_to_run_log_and_inspect_shows_rows(tmp_path, dataset
 
 @pytest.mark.models
 def test_library_failure_is_one_line_pointing_at_the_log(tmp_path, dataset, monkeypatch):
-    from local_augment import stages
+    from local_augment.shard import process as stages
 
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA error: an illegal memory access was encountered")

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from local_augment.data.formats import read_examples
+from local_augment.data.records import ALPACA, MESSAGES, Example
 from local_augment.errors import BadRow, UserError
-from local_augment.formats import read_examples
-from local_augment.records import ALPACA, MESSAGES, Example
 
 
 def _write(tmp_path, name, lines, mode="w"):

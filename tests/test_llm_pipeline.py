@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from local_augment import pipeline
 from local_augment.config import load_config
 from local_augment.errors import UserError
+from local_augment.run import pipeline
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 pytestmark = pytest.mark.slow

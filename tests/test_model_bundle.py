@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_augment.models import load_manifest
+from local_augment.engines.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ["opus-mt-en-de", "opus-mt-en-de-ct2", "opus-mt-de-en", "opus-mt-de-en-ct2"]

@@ -113,7 +113,7 @@ def _config(tmp_path: Path) -> Path:
 def test_full_augmentation_in_process_attempts_no_network(tmp_path, monkeypatch):
     from local_augment.config import load_config
     from local_augment.engines import embedder as embedder_mod
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     monkeypatch.setattr(embedder_mod, "_LOADED", {})  # load the model under the guard too
     cfg = load_config(_config(tmp_path))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from local_augment.diversity import Novelty
+from local_augment.quality.diversity import Novelty
 
 
 def test_wrappers_add_little_and_rewordings_add_words():

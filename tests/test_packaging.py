@@ -30,7 +30,7 @@ def test_the_wheel_holds_every_run_time_data_file(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = data_files()
     assert {"local_augment/prompts/paraphrase_demos.json",
-            "local_augment/quality/equivalence.json"} <= wanted
+            "local_augment/config/equivalence.json"} <= wanted
     assert wanted - names == set(), "add these to [tool.setuptools.package-data]"
 
 
@@ -42,10 +42,11 @@ sys.addaudithook(lambda ev, args: ev == "open" and isinstance(args[0], str)
                  and opened.add(args[0]))
 import local_augment
 assert local_augment.__file__.startswith(sys.argv[1]), local_augment.__file__
-from local_augment.augmenters.prompting import load_prompt
+from local_augment.engines.llm.prompting import load_prompt
 from local_augment.augmenters.paraphrase import load_demos
 from local_augment.augmenters.templates import load_template_sets
-from local_augment.quality import equivalence, judge
+from local_augment.config import fitted as equivalence
+from local_augment.quality import judge
 from local_augment.quality.diagnosis import shown_to_help
 for name in ("paraphrase", "paraphrase_single", "outputs_brief", "outputs_bulleted", "refusal",
              "refusal_reword", "judge"):
@@ -75,6 +76,6 @@ def test_the_installed_wheel_opens_its_data_files_from_itself(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     opened = set(res.stdout.split())
     assert {"local_augment/prompts/paraphrase_demos.json",
-            "local_augment/quality/equivalence.json",
+            "local_augment/config/equivalence.json",
             "local_augment/templates/default.yaml"} <= opened
     assert opened <= set(zipfile.ZipFile(wheel).namelist())

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from local_augment.augmenters.base import Context
 from local_augment.augmenters.llm_base import serve
-from local_augment.cache import ModelCache
 from local_augment.config import load_config
+from local_augment.data.records import Example
+from local_augment.engines.cache import ModelCache
 from local_augment.engines.llm import CachedLLM, Sampling
-from local_augment.models import load_manifest
-from local_augment.records import Example
+from local_augment.engines.manifest import load_manifest
 from tests.fakes import FakeLLM, HashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +59,7 @@ def write_rows(path: Path) -> Path:
 
 
 def test_run_on_fakes_accounts_for_every_row(tmp_path):
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     llm = FakeLLM(answer=rewrite)
     src = write_rows(tmp_path / "in.jsonl")

@@ -130,8 +130,8 @@ def test_the_models_a_run_records_follow_its_augmenters_not_method_names():
     import pytest
 
     from local_augment.config import load_config
-    from local_augment.models import load_manifest
-    from local_augment.run_setup import models_used
+    from local_augment.engines.manifest import load_manifest
+    from local_augment.run.setup import models_used
 
     manifest = load_manifest(ROOT / "models")
     cfg = load_config()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from local_augment import pipeline
 from local_augment.config import load_config
+from local_augment.run import pipeline
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,8 +12,8 @@ from pydantic import Field
 
 from local_augment.augmenters.base import Augmenter, Context
 from local_augment.config import Section
+from local_augment.data.records import Candidate, Example
 from local_augment.methods import Method, register
-from local_augment.records import Candidate, Example
 
 NAME = "prefix"
 

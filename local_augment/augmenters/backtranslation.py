@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from local_augment.augmenters import spans
 from local_augment.augmenters.base import Augmenter, Context
-from local_augment.cache import ModelCache
 from local_augment.config import BacktranslationConfig
+from local_augment.data.records import Candidate, Example
+from local_augment.engines.cache import ModelCache
 from local_augment.engines.translator import Decode, Translator, open_translator
 from local_augment.errors import ModelError
-from local_augment.records import Candidate, Example
+from local_augment.quality import spans
 
 log = logging.getLogger("local_augment.backtranslation")
 SAME_AS_SIBLING = "same_as_sibling"  # another pivot or sample of this text gave it already

@@ -10,12 +10,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from local_augment.cache import ModelCache
 from local_augment.config import Config
+from local_augment.data.records import Candidate, Example
 from local_augment.engines.base import EnginePool
+from local_augment.engines.cache import ModelCache
+from local_augment.engines.manifest import Manifest
 from local_augment.methods import REGISTRY
-from local_augment.models import Manifest
-from local_augment.records import Candidate, Example
 
 
 @dataclass

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from local_augment.augmenters.base import Augmenter
+from local_augment.data.records import Candidate, Example
 from local_augment.engines.llm import LLMEngine, Sampling
-from local_augment.records import Candidate, Example
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from typing import Any
 
 from local_augment.augmenters.base import Context, sampled
 from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
-from local_augment.augmenters.prompting import (
+from local_augment.data.records import Candidate, Example
+from local_augment.engines.llm import LLMEngine, Sampling, get_llm
+from local_augment.engines.llm.prompting import (
     Prompt,
     choose,
     cut_loop,
@@ -27,9 +29,7 @@ from local_augment.augmenters.prompting import (
     normalized,
     strip_opener,
 )
-from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.quality import reasons
-from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.outputs")
 

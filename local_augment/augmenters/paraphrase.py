@@ -21,7 +21,9 @@ from typing import Any
 
 from local_augment.augmenters.base import Context, sampled, stable_rng_seed
 from local_augment.augmenters.llm_base import LLMAugmenter, Request, messages
-from local_augment.augmenters.prompting import (
+from local_augment.data.records import Candidate, Example
+from local_augment.engines.llm import LLMEngine, Sampling, get_llm
+from local_augment.engines.llm.prompting import (
     PROMPTS_DIR,
     Prompt,
     choose,
@@ -33,9 +35,7 @@ from local_augment.augmenters.prompting import (
     parse_list,
     strip_opener,
 )
-from local_augment.engines.llm import LLMEngine, Sampling, get_llm
 from local_augment.quality import reasons
-from local_augment.records import Candidate, Example
 
 log = logging.getLogger("local_augment.paraphrase")
 

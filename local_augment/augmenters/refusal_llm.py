@@ -11,8 +11,8 @@ import logging
 import re
 from typing import Any
 
-from local_augment.augmenters.prompting import extract_json, load_prompt
 from local_augment.engines.llm import Sampling, get_llm
+from local_augment.engines.llm.prompting import extract_json, load_prompt
 from local_augment.quality import reasons
 
 log = logging.getLogger("local_augment.refusal_llm")

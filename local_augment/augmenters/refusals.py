@@ -16,9 +16,9 @@ from typing import Any
 
 from local_augment.augmenters.base import Augmenter, Context, stable_rng_seed
 from local_augment.augmenters.templates import load_template_sets, render, slots_for
+from local_augment.data.records import Candidate, Example, build_row
 from local_augment.errors import ModelError, UserError
 from local_augment.quality.lexical import trivial_copy
-from local_augment.records import Candidate, Example, build_row
 
 OPENERS = (
     "I can't help with that.",

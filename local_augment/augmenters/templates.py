@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from local_augment.augmenters.base import Augmenter, Context, stable_rng_seed
+from local_augment.data.records import Candidate, Example
 from local_augment.errors import UserError
 from local_augment.quality.lexical import trivial_copy
-from local_augment.records import Candidate, Example
 
 # Verbs that open an imperative instruction; only these are ever lower-cased.
 IMPERATIVE_VERBS = frozenset(["add", "analyze", "analyse", "answer", "arrange", "assess", "build", "calculate", "categorize", "categorise", "change", "check", "choose", "classify", "combine", "compare", "compile", "compose", "compute", "condense", "construct", "convert", "correct", "count", "create", "debug", "decide", "define", "describe", "design", "detect", "determine", "develop", "diagnose", "draft", "edit", "estimate", "evaluate", "explain", "extract", "fill", "find", "fix", "format", "generate", "give", "group", "guess", "help", "identify", "illustrate", "improve", "interpret", "judge", "label", "list", "locate", "make", "name", "offer", "organize", "organise", "outline", "paraphrase", "pick", "plan", "predict", "prepare", "produce", "proofread", "propose", "provide", "rank", "rate", "read", "recommend", "reformat", "refactor", "remove", "rephrase", "replace", "reply", "respond", "restate", "review", "revise", "rewrite", "schedule", "select", "show", "simplify", "solve", "sort", "spell", "state", "suggest", "summarize", "summarise", "tell", "transform", "translate", "troubleshoot", "turn", "update", "use", "verify", "walk", "write"])

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from local_augment.engines.base import Engine
-from local_augment.models import pick_device
+from local_augment.engines.manifest import pick_device
 from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.embedder")

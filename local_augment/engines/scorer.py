@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from local_augment.engines.base import Engine
-from local_augment.models import pick_device
+from local_augment.engines.manifest import pick_device
 from local_augment.progress import stage
 
 log = logging.getLogger("local_augment.scorer")

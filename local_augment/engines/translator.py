@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from local_augment.engines.base import Engine
+from local_augment.engines.manifest import Manifest, ModelSpec, pick_device
 from local_augment.errors import ModelError
-from local_augment.models import Manifest, ModelSpec, pick_device
 from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.translator")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local_augment.augmenters.base import Augmenter, Context
-from local_augment.records import ALPACA, Example
-from local_augment.shards import ShardStore
+from local_augment.data.records import ALPACA, Example
+from local_augment.shard.store import ShardStore
 
 log = logging.getLogger("local_augment.executors")
 Shard = tuple[str, list[Example], list[dict[str, Any]]]

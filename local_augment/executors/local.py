@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from local_augment.executors.base import Shard, ShardsDone, ShardWalk, ShardWork
-from local_augment.stages import process_shard
+from local_augment.shard.process import process_shard
 
 
 class LocalExecutor:

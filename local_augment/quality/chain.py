@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from local_augment.config import QCConfig
+from local_augment.config.fitted import load_model
 from local_augment.quality import lexical, reasons
-from local_augment.quality.equivalence import load_model, log_odds, signals
+from local_augment.quality.equivalence import log_odds, signals
 from local_augment.quality.judge import Judge
 from local_augment.quality.language import wrong_language
 from local_augment.quality.meaning import align, meaning_score
@@ -409,8 +410,8 @@ def create_chain(ctx: Any, embedder: Any) -> QualityChain:
 
     judge = None
     if qc.judge == "llm":
-        from local_augment.augmenters.prompting import load_prompt
         from local_augment.engines.llm import get_llm
+        from local_augment.engines.llm.prompting import load_prompt
         from local_augment.quality.judge import llm_judge
 
         judge = llm_judge(get_llm(ctx), load_prompt("judge").text)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from local_augment.eval_sets import EvalSet
+from local_augment.data.eval_sets import EvalSet
 from local_augment.quality.dedup import build_index
 from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.reasons import eval_contamination

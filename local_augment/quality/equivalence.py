@@ -16,28 +16,24 @@ all six against 0.797 with these three; cosine alone 0.799).
 
 The coefficients are fitted offline by `scripts/fit_equivalence.py` on public labelled pairs
 (../shared/data: BANKING77 request pairs, MRPC and STS-B train) and shipped in
-`equivalence.json` beside this file; nothing is fitted at run time.
+`config/equivalence.json`; nothing is fitted at run time.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
+from local_augment.config.fitted import COEFFICIENTS
 from local_augment.quality.meaning import Alignment
 
-COEFFICIENTS = Path(__file__).with_name("equivalence.json")
 EMBEDDED = ("cosine", "align_precision", "align_recall")
 JUDGED = (*EMBEDDED, "judge", "judge_reverse")
 
 
 def signals(cosine: float, alignment: Alignment, variant: str, source: str) -> dict[str, float]:
     """The embedded signals of one (variant, source) pair."""
-    from local_augment.quality import lexical  # lexical -> augmenters -> config -> this module
+    from local_augment.quality import lexical
 
     a, b = set(lexical.content_words(variant)), set(lexical.content_words(source))
     return {
@@ -54,30 +50,6 @@ def log_odds(p: float, eps: float = 1e-4) -> float:
     """A judge's probability as log-odds, clipped so 0 and 1 stay finite."""
     p = min(max(p, eps), 1 - eps)
     return math.log(p / (1 - p))
-
-
-@dataclass(frozen=True)
-class EquivalenceModel:
-    """Logistic regression over named features: P(same request) = σ(bias + Σ w·x)."""
-
-    regime: str
-    names: tuple[str, ...]
-    weights: tuple[float, ...]
-    bias: float
-    threshold: float  # the fitted operating point (the config's default bar)
-
-    def probability(self, features: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * features[n] for n, w in zip(self.names, self.weights, strict=True))
-        return 1.0 / (1.0 + math.exp(-z))
-
-
-@cache
-def load_model(regime: str = "embedded") -> EquivalenceModel:
-    """The shipped model of `regime` (embedded or judged)."""
-    data = json.loads(COEFFICIENTS.read_text(encoding="utf-8"))
-    m = data["models"][regime]
-    return EquivalenceModel(regime, tuple(m["features"]), tuple(m["weights"]), m["bias"],
-                            m["threshold"])
 
 
 def regime_summary(judge: str, llm_model: str) -> dict[str, object]:

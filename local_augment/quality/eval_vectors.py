@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from local_augment.eval_sets import EvalSet
+from local_augment.data.eval_sets import EvalSet
 
 
 def default_root() -> Path:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from local_augment.augmenters.prompting import PROMPTS_DIR
+from local_augment.engines.llm.prompting import PROMPTS_DIR
 
 Judge = Callable[[list[tuple[str, str]]], list[tuple[float, float]]]
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections import Counter
 
-from local_augment.augmenters.spans import PATTERNS, short
+from local_augment.quality.spans import PATTERNS, short
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 

@@ -7,7 +7,7 @@ import pytest
 
 from local_augment.augmenters.outputs import clean_variant
 from local_augment.augmenters.paraphrase import one_rewrite
-from local_augment.augmenters.prompting import cut_loop, strip_opener
+from local_augment.engines.llm.prompting import cut_loop, strip_opener
 from local_augment.quality import lexical
 
 SOURCE = "Accounts lock automatically after 5 failed sign-in attempts. The lock lifts after 15 minutes."

@@ -15,10 +15,10 @@ from local_augment.augmenters.backtranslation import (
 )
 from local_augment.augmenters.base import Context
 from local_augment.config import Config
+from local_augment.data.records import ALPACA, MESSAGES, Example
+from local_augment.engines.manifest import load_manifest
 from local_augment.engines.translator import Decode, Translator
 from local_augment.errors import ModelError
-from local_augment.models import load_manifest
-from local_augment.records import ALPACA, MESSAGES, Example
 
 
 class Scripted(Translator):
@@ -216,7 +216,7 @@ def test_end_to_end_through_pipeline(tiny_marian_dir, tmp_path):
     """backtranslation through read -> generate -> QC -> dedup -> mix -> write (real MiniLM)."""
     import json
 
-    from local_augment import pipeline
+    from local_augment.run import pipeline
 
     if not (tiny_marian_dir / "manifest.toml").read_text().count('role = "embedder"'):
         pytest.skip("the real embedder is not installed")
@@ -249,7 +249,7 @@ def test_rerun_with_other_qc_reuses_cached_translations(tiny_marian_dir, tmp_pat
     """A changed QC window redoes the shards but not the model calls (model-output cache)."""
     import json
 
-    from local_augment import pipeline
+    from local_augment.run import pipeline
 
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps({"instruction": t, "output": "An answer."}) + "\n"

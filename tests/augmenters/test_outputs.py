@@ -8,7 +8,7 @@ import pytest
 from local_augment.augmenters import outputs
 from local_augment.augmenters.base import Context
 from local_augment.config import Config
-from local_augment.records import Example
+from local_augment.data.records import Example
 
 LONG = ("The Eiffel Tower in Paris is 330 metres tall and was finished in 1889 for the World Fair. "
         "Use `pip install requests` to fetch its NASA page, said Gustave Eiffel.")

@@ -8,9 +8,9 @@ import pytest
 
 from local_augment.augmenters import paraphrase
 from local_augment.augmenters.base import Context
-from local_augment.augmenters.prompting import load_prompt
 from local_augment.config import Config
-from local_augment.records import Example
+from local_augment.data.records import Example
+from local_augment.engines.llm.prompting import load_prompt
 
 META = {"params": {"template": "t"}, "model": {"name": "m", "checksum": "c", "engine": "e"},
         "seed": 7}
@@ -63,7 +63,7 @@ def test_messages_layout_replaces_the_user_turn(manifest):
 
 def single(n: int = 3, **over) -> paraphrase.ParaphraseAugmenter:
     from local_augment.config import load_config
-    from local_augment.models import Manifest
+    from local_augment.engines.manifest import Manifest
     from tests.fakes import FakeLLM
 
     cfg = load_config(overrides={"paraphrase.n": n, **over})

@@ -69,7 +69,7 @@ def test_no_cases_means_no_method(manifest):
 def test_reply_rewrites_vary_the_reply_and_keep_only_faithful_ones(tmp_path):
     """refusals.reply_rewrites on a queued-answer LLM: a faithful rewording is used for the
     case's second row; one that loses the number, copies the case or flips a negation is not."""
-    from local_augment.models import Manifest
+    from local_augment.engines.manifest import Manifest
     from tests.fakes import FakeLLM
 
     cases = tmp_path / "cases.jsonl"

@@ -14,9 +14,9 @@ from local_augment.augmenters.templates import (
     slots_for,
 )
 from local_augment.config import load_config
+from local_augment.data.records import Example
 from local_augment.errors import UserError
 from local_augment.quality.lexical import trivial_copy
-from local_augment.records import Example
 
 INSTRUCTIONS = [
     "How do I reset my password?",

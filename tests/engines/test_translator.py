@@ -81,7 +81,7 @@ def test_n_outputs(tiny_manifest, engine, decoding):
 def test_missing_ct2_folder_falls_back(tiny_manifest, tmp_path):
     import shutil
 
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     root = tmp_path / "models"
     shutil.copytree(tiny_manifest.root, root, symlinks=True,

@@ -89,7 +89,7 @@ def data(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def local_run(data):
     """The reference: the local executor's run of the same data."""
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     cfg = make_config(data["tmp"], 40, data["cases"], fluency=True)
     out = data["tmp"] / "local"
@@ -112,7 +112,7 @@ def ray_session():
 
 def test_same_outputs_as_local(data, local_run, ray_session):
     from local_augment.executors.ray import RayExecutor
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     local_out, local_report = local_run
     cfg = make_config(data["tmp"], 40, data["cases"], fluency=True)
@@ -129,7 +129,7 @@ def test_same_outputs_as_local(data, local_run, ray_session):
 
 def test_resume_processes_only_the_rest(data, local_run, ray_session, monkeypatch):
     from local_augment.executors.ray import executor as ray_data
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     _local_out, _ = local_run
     cfg = make_config(data["tmp"], 40)
@@ -170,6 +170,7 @@ def test_cli_executor_ray(data, local_run, ray_session):
 def test_payload_round_trip():
     import numpy as np
 
+    from local_augment.data.records import Candidate, Example
     from local_augment.executors.base import Pending
     from local_augment.executors.ray.payload import (
         parse_payload,
@@ -177,8 +178,7 @@ def test_payload_round_trip():
         result_row,
         shard_payload,
     )
-    from local_augment.records import Candidate, Example
-    from local_augment.shards import ShardResult
+    from local_augment.shard.store import ShardResult
 
     ex = Example(id="a", line=3, layout="alpaca", row={"instruction": "é", "output": "o"})
     shard = Pending("000002", [ex], [{"line": 4}], "alpaca")
@@ -314,7 +314,7 @@ def ray_session_off():
 
 @pytest.mark.slow
 def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     src = write_alpaca(tmp_path / "train.jsonl", 600)
     local_out = tmp_path / "local"
@@ -342,7 +342,7 @@ def test_two_nodes_lose_one_mid_run(tmp_path, cluster):
 def llm_local_run(tmp_path_factory):
     """paraphrase on 6 rows (+1 bad) with in-process vLLM, the local executor: the reference."""
     pytest.importorskip("vllm")
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     tmp = tmp_path_factory.mktemp("ray_llm")
     src = write_alpaca(tmp / "train.jsonl", 6)
@@ -360,7 +360,7 @@ def test_paraphrase_on_ray(llm, tmp_path, llm_local_run, ray_session):
     SmolLM2): same shape as local; a resumed run replays the sampled answers from the run's
     model-output cache (the actors' or the driver's) instead of asking the model again."""
     from local_augment.executors.ray import RayExecutor
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     src, cfg, local_out, local = llm_local_run
     out = tmp_path / "ray"
@@ -432,7 +432,7 @@ def test_two_nodes_every_method_lose_one_mid_run(tmp_path, cluster, vllm_server,
     import yaml
 
     from local_augment.config import load_config
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     if 'role = "embedder"' not in (tiny_marian_dir / "manifest.toml").read_text():
         pytest.skip("the real embedder is not installed")

@@ -240,7 +240,7 @@ def test_the_gate_reads_the_generator():
 
 def test_each_output_kind_is_its_own_generator():
     """A brief prompt that fails does not take a bulleted prompt's good survivors with it."""
-    from local_augment.records import Candidate
+    from local_augment.data.records import Candidate
 
     qc = load_config().qc
     results = ([("outputs:brief", None)] * 5 + [("outputs:brief", "lost_detail:12")] * 45

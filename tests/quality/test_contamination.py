@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from local_augment.config import load_config
+from local_augment.data.eval_sets import read_eval_set, read_eval_sets
 from local_augment.errors import UserError
-from local_augment.eval_sets import read_eval_set, read_eval_sets
 from local_augment.quality.contamination import ContaminationGuard, tokens
 
 LONG = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips "
@@ -185,7 +185,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def _augment(tmp_path, data, ev, out, drop=False, executor=None):
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     cfg = load_config(overrides={"qc.fluency": False, "qc.eval_sets": [str(ev)],
                                  "qc.drop_contaminated": drop, "run.shard_size": 2})
@@ -302,9 +302,9 @@ def test_decontaminate_needs_an_eval_set(tmp_path):
 
 
 def test_variant_verdicts():
-    from local_augment.decontaminate import variant_verdict
+    from local_augment.data.records import Candidate
     from local_augment.quality.contamination import Hit
-    from local_augment.records import Candidate
+    from local_augment.run.decontaminate import variant_verdict
 
     def cand(source: str, index: int) -> Candidate:
         return Candidate(source, "templates", index, {}, "instruction", "x", "y")

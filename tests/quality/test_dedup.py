@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 
-from local_augment import pipeline
 from local_augment.config import load_config
-from local_augment.records import Example
-from local_augment.stages import prompt_text
+from local_augment.data.records import Example
+from local_augment.run import pipeline
+from local_augment.shard.process import prompt_text
 
 
 def test_cross_shard_duplicates_name_a_truly_similar_kept_row(tmp_path, embedder):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from local_augment.eval_sets import read_eval_set
+from local_augment.data.eval_sets import read_eval_set
 from local_augment.quality.contamination import ContaminationGuard
 from local_augment.quality.eval_vectors import EvalVectorCache
 from tests.fakes import HashEmbedder
@@ -68,7 +68,7 @@ def test_a_second_run_with_the_same_eval_set_encodes_no_eval_prompt(tmp_path, mo
     import json
 
     from local_augment.config import load_config
-    from local_augment.pipeline import run
+    from local_augment.run.pipeline import run
 
     monkeypatch.setenv("LOCAL_AUGMENT_CACHE", str(tmp_path / "cache"))
     data = tmp_path / "in.jsonl"

@@ -20,8 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.optional_model]
 
 @pytest.fixture(scope="module")
 def judged_chain(manifest, embedder):
-    from local_augment.augmenters.prompting import load_prompt
     from local_augment.engines.llm import create_engine
+    from local_augment.engines.llm.prompting import load_prompt
     from local_augment.quality.judge import llm_judge
 
     if manifest.status(manifest.get(JUDGE))[0] != "ok":

@@ -14,8 +14,8 @@ from typing import Any
 from local_augment.config import LLMConfig
 from local_augment.engines.llm.base import TOP_LOGPROBS, LLMEngine, Sampling, yes_share
 from local_augment.engines.llm.cached import CachedLLM
+from local_augment.engines.manifest import Manifest
 from local_augment.errors import ModelError
-from local_augment.models import Manifest
 
 __all__ = ["TOP_LOGPROBS", "CachedLLM", "LLMEngine", "Sampling", "create_engine", "get_llm",
            "model_info", "yes_share"]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from local_augment.cache import ModelCache, cache_key
+from local_augment.engines.cache import ModelCache, cache_key
 from local_augment.engines.llm.base import TOP_LOGPROBS, LLMEngine, Sampling
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from local_augment.config import LLMConfig
 from local_augment.engines.llm.base import TOP_LOGPROBS, LLMEngine, Sampling, yes_share
+from local_augment.engines.manifest import pick_device
 from local_augment.errors import ModelError
-from local_augment.models import pick_device
 from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.llm")

@@ -24,10 +24,10 @@ class ShardActor:
         t0 = time.perf_counter()
         from local_augment.augmenters import build_augmenters
         from local_augment.augmenters.base import Context
-        from local_augment.cache import ModelCache
         from local_augment.config import Config
+        from local_augment.engines.cache import ModelCache
         from local_augment.engines.embedder import open_embedder
-        from local_augment.models import load_manifest
+        from local_augment.engines.manifest import load_manifest
         from local_augment.quality.chain import create_chain
 
         # Ray sets OMP_NUM_THREADS to the actor's (possibly fractional -> 1) CPUs; be explicit.
@@ -48,7 +48,7 @@ class ShardActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
         import ray
 
-        from local_augment.stages import process_shard
+        from local_augment.shard.process import process_shard
 
         where = {"node": ray.get_runtime_context().get_node_id(), "pid": os.getpid(),
                  "init_s": self.init_s}

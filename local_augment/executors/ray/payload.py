@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from local_augment.config import absolute_paths
+from local_augment.data.records import Candidate, Example
 from local_augment.executors.base import Pending, ShardWork
-from local_augment.records import Candidate, Example
-from local_augment.shards import ShardResult
+from local_augment.shard.store import ShardResult
 
 Answers = dict[str, list[list[str]]]  # method -> per request, its samples
 

@@ -20,21 +20,15 @@ from typing import Any
 
 from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Context
-from local_augment.cache import ModelCache
 from local_augment.config import Config
-from local_augment.decontaminate import (
-    build_guard,
-    load_sets,
-    summary,
-    write_contaminated,
-)
+from local_augment.data.formats import container_of
+from local_augment.data.records import ALPACA
+from local_augment.engines.cache import ModelCache
 from local_augment.engines.embedder import open_embedder
+from local_augment.engines.manifest import load_manifest
 from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
-from local_augment.formats import container_of
-from local_augment.global_steps import dedup, diversity, gather, screen
 from local_augment.methods import STANDALONE_METHODS
-from local_augment.models import load_manifest
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain, low_yield
 from local_augment.quality.contamination import ContaminationGuard
@@ -42,19 +36,25 @@ from local_augment.quality.diagnosis import diagnose, shown_to_help
 from local_augment.quality.equivalence import regime_summary
 from local_augment.quality.mix import budget, mix
 from local_augment.quality.reasons import CONTAMINATED_SOURCE
-from local_augment.records import ALPACA
-from local_augment.run_setup import (
+from local_augment.run.decontaminate import (
+    build_guard,
+    load_sets,
+    summary,
+    write_contaminated,
+)
+from local_augment.run.setup import (
     count_rows,
     fingerprint,
     iter_shards,
     models_used,
     prepare_output_dir,
 )
-from local_augment.shards import ShardStore
-from local_augment.stages import process_shard
-from local_augment.writer import write_outputs
+from local_augment.run.steps import dedup, diversity, gather, screen
+from local_augment.run.writer import write_outputs
+from local_augment.shard.process import process_shard
+from local_augment.shard.store import ShardStore
 
-log = logging.getLogger("local_augment.pipeline")
+log = logging.getLogger("local_augment.run.pipeline")
 Progress = Callable[[str, int, int | None], None]
 STANDALONE_KEY = "standalone"
 
@@ -177,7 +177,7 @@ def _run(
     report["settings"] = cfg.model_dump(mode="json")
     report["models"] = models_used(manifest, cfg, augmenters)
     report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
-    from local_augment.report import write_report
+    from local_augment.run.report import write_report
 
     write_report(report, output_dir)
     return RunResult(output_dir=output_dir, report=report, notices=notices)

@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 
 from local_augment.config import Config
-from local_augment.errors import BadRow, UserError
-from local_augment.eval_sets import EvalSet, read_eval_sets
-from local_augment.formats import (
+from local_augment.data.eval_sets import EvalSet, read_eval_sets
+from local_augment.data.formats import (
     PARQUET,
     AtomicJsonlWriter,
     container_of,
@@ -30,12 +29,13 @@ from local_augment.formats import (
     write_jsonl_rows,
     write_parquet_rows,
 )
-from local_augment.models import load_manifest
+from local_augment.data.records import MESSAGES, Candidate
+from local_augment.engines.manifest import load_manifest
+from local_augment.errors import BadRow, UserError
 from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.reasons import contaminated_source
-from local_augment.records import MESSAGES, Candidate
-from local_augment.shards import ShardResult
+from local_augment.shard.store import ShardResult
 
 CONTAMINATED = "contaminated.jsonl"
 REPORT_ROWS = 50  # contaminated originals listed in the report
@@ -146,8 +146,8 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
                       provenance: bool = False) -> dict[str, Any]:
     """Check a dataset's rows (originals only) against the eval sets; write the clean dataset
     (`clean.jsonl` or `clean.parquet`), rejected.jsonl, contaminated.jsonl and the report."""
-    from local_augment.report import write_report
-    from local_augment.run_setup import prepare_output_dir
+    from local_augment.run.report import write_report
+    from local_augment.run.setup import prepare_output_dir
 
     t_start = time.perf_counter()
     input_path, output_dir = Path(input_path), prepare_output_dir(Path(output_dir))

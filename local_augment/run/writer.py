@@ -14,16 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.diversity import DistinctN, Novelty
-from local_augment.formats import (
+from local_augment.data.formats import (
     PARQUET,
     AtomicJsonlWriter,
     write_jsonl_rows,
     write_parquet_rows,
 )
-from local_augment.records import ALPACA, PROVENANCE_KEY, Candidate, Example
-from local_augment.shards import ShardStore
-from local_augment.stages import as_example, prompt_text
+from local_augment.data.records import ALPACA, PROVENANCE_KEY, Candidate, Example
+from local_augment.quality.diversity import DistinctN, Novelty
+from local_augment.shard.process import as_example, prompt_text
+from local_augment.shard.store import ShardStore
 
 HIST_BINS = np.linspace(0.4, 1.0, 61)  # below 0.4 counts in the first bin
 RATIO_BINS = np.linspace(0.0, 4.0, 41)

@@ -10,16 +10,16 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomllib
 
+from local_augment.config import default_models_dir
 from local_augment.errors import ModelError, UserError
 
-log = logging.getLogger("local_augment.models")
+log = logging.getLogger("local_augment.engines.manifest")
 CHECKSUM_FILE = "CHECKSUMS.json"
 STAMP_FILE = ".verified.json"
 INSTALL_HINT = "make models"
@@ -148,11 +148,6 @@ def _stamp_matches(path: Path, expected: dict[str, str]) -> bool:
 def _write_stamp(path: Path, expected: dict[str, str]) -> None:
     with contextlib.suppress(OSError):  # a read-only model store: we just hash again next time
         (path / STAMP_FILE).write_text(json.dumps(_fingerprint(path, expected)))
-
-
-def default_models_dir() -> Path:
-    env = os.environ.get("LOCAL_AUGMENT_MODELS")
-    return Path(env) if env else Path("models")
 
 
 def load_manifest(root: str | Path | None = None) -> Manifest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_augment.augmenters import spans
+from local_augment.quality import spans
 
 
 @pytest.mark.parametrize("span", [

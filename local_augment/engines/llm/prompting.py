@@ -13,7 +13,7 @@ from typing import Any
 
 from local_augment.errors import UserError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)(?:```|$)", re.S)
 _QUOTED = re.compile(r'"((?:[^"\\\n]|\\.)+)"')

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local_augment.atomic import atomic_write
+from local_augment.data.atomic import atomic_write
 
 COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#9c755f")
 

@@ -6,19 +6,21 @@ are errors that name the file and the key path.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from local_augment.config_checks import (
+from local_augment.config.checks import (
     CHECK_FIELDS,
     CheckSettings,
     MethodChecks,
     default_method_checks,
 )
-from local_augment.config_sections import (
+from local_augment.config.fitted import load_model
+from local_augment.config.sections import (
     BacktranslationConfig,
     EmbedderConfig,
     LLMConfig,
@@ -30,10 +32,14 @@ from local_augment.config_sections import (
 )
 from local_augment.errors import UserError
 from local_augment.methods import LLM_METHODS, METHODS, REGISTRY  # noqa: F401 - re-exported
-from local_augment.models import default_models_dir
-from local_augment.quality.equivalence import load_model
 
 JUDGED_BAR = load_model("judged").threshold
+
+
+def default_models_dir() -> Path:
+    """$LOCAL_AUGMENT_MODELS if set, else models/ (where models/manifest.toml lives)."""
+    env = os.environ.get("LOCAL_AUGMENT_MODELS")
+    return Path(env) if env else Path("models")
 
 
 class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]

@@ -87,9 +87,9 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
     import sys
 
     from local_augment.augmenters.base import Context
+    from local_augment.data.formats import AtomicJsonlWriter
     from local_augment.engines.embedder import open_embedder
-    from local_augment.formats import AtomicJsonlWriter
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
     from local_augment.quality.chain import create_chain, low_yield
     from local_augment.quality.reasons import kind
 

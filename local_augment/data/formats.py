@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from local_augment.atomic import atomic_path
+from local_augment.data.atomic import atomic_path
+from local_augment.data.records import ALPACA, MESSAGES, Example, content_id
 from local_augment.errors import BadRow, UserError
-from local_augment.records import ALPACA, MESSAGES, Example, content_id
 
 JSONL = "jsonl"
 PARQUET = "parquet"

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.atomic import atomic_path, atomic_write
-from local_augment.records import Candidate
+from local_augment.data.atomic import atomic_path, atomic_write
+from local_augment.data.records import Candidate
 
 
 @dataclass

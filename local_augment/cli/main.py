@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 
-from local_augment import __version__
-from local_augment.cli_progress import BarProgress
+from local_augment.cli.progress import BarProgress
 from local_augment.config import load_config
+from local_augment.data.formats import FORMAT_CHOICES
 from local_augment.errors import UserError
-from local_augment.formats import FORMAT_CHOICES
 from local_augment.methods import METHODS
+from local_augment.version import __version__
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,9 +94,9 @@ def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
     Without -v, what the model libraries print (vLLM, torch, transformers, Triton, Ray) goes to
     OUTPUT/logs/run.log; the terminal shows progress, notices and the summary.
     """
+    from local_augment.cli.quiet import quiet_terminal
     from local_augment.executors import get_executor
-    from local_augment.pipeline import prepare_output_dir, run
-    from local_augment.quiet import quiet_terminal
+    from local_augment.run.pipeline import prepare_output_dir, run
 
     overrides = {"run.seed": seed} if seed is not None else {}
     cfg = _with_eval_sets(load_config(config_path, overrides), eval_sets, drop_contaminated)
@@ -178,7 +178,7 @@ def decontaminate(input_path: Path, eval_sets: tuple[Path, ...], output_dir: Pat
     Writes clean.jsonl (clean.parquet for Parquet input: every usable row, contaminated ones
     only without --drop-contaminated), contaminated.jsonl, rejected.jsonl and the report.
     """
-    from local_augment.decontaminate import run_decontaminate
+    from local_augment.run.decontaminate import run_decontaminate
 
     cfg = _with_eval_sets(load_config(config_path), eval_sets, drop_contaminated)
     report = run_decontaminate(cfg, input_path, output_dir, fmt=fmt)
@@ -210,7 +210,7 @@ def qc(pairs_path: Path, config_path: Path | None, out_path: Path | None,
     method, source_output and variant_output; each output line is the input line plus
     `verdict` (kept, or the reject reason) and `scores`.
     """
-    from local_augment.quality.pairs import score_pairs
+    from local_augment.run.pairs import score_pairs
 
     cfg = load_config(config_path)
     n, counts, notices = score_pairs(pairs_path, cfg, out_path, exhaustive=all_scores,
@@ -229,8 +229,8 @@ def qc(pairs_path: Path, config_path: Path | None, out_path: Path | None,
 @user_errors
 def validate(input_path: Path, config_path: Path | None, fmt: str | None, max_errors: int) -> None:
     """Check INPUT and the config without running any model (exit 1 on any problem)."""
+    from local_augment.data.formats import read_examples
     from local_augment.errors import BadRow
-    from local_augment.formats import read_examples
 
     load_config(config_path)
     good = bad = 0
@@ -259,7 +259,7 @@ def models() -> None:
 @user_errors
 def models_list(models_dir: Path | None) -> None:
     """Every model in the manifest, its role and whether it is installed."""
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     manifest = load_manifest(models_dir)
     for spec in manifest.models.values():
@@ -274,7 +274,7 @@ def models_list(models_dir: Path | None) -> None:
 @user_errors
 def models_verify(models_dir: Path | None, check_all: bool) -> None:
     """Hash every installed model's files against the manifest (exit 1 if any is corrupt)."""
-    from local_augment.models import load_manifest
+    from local_augment.engines.manifest import load_manifest
 
     manifest = load_manifest(models_dir)
     failed = False
@@ -300,7 +300,7 @@ def models_verify(models_dir: Path | None, check_all: bool) -> None:
 @user_errors
 def inspect_cmd(output_dir: Path, method: str | None, reason: str | None, n: int) -> None:
     """Kept and rejected rows of a run beside their source rows."""
-    from local_augment.inspection import inspect_rows
+    from local_augment.cli.inspection import inspect_rows
 
     click.echo(inspect_rows(output_dir, method=method, reason=reason, n=n))
 
@@ -310,7 +310,7 @@ def inspect_cmd(output_dir: Path, method: str | None, reason: str | None, n: int
 @user_errors
 def report(output_dir: Path) -> None:
     """Re-render report.html from OUTPUT_DIR/report.json."""
-    from local_augment.report import write_report
+    from local_augment.run.report import write_report
 
     path = output_dir / "report.json"
     if not path.is_file():

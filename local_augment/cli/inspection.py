@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from local_augment.data.records import PROVENANCE_KEY
 from local_augment.errors import UserError
-from local_augment.records import PROVENANCE_KEY
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:

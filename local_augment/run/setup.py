@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from local_augment import __version__
 from local_augment.augmenters.base import Augmenter
 from local_augment.config import Config
+from local_augment.data.formats import PARQUET, read_examples
+from local_augment.data.records import Example
+from local_augment.engines.manifest import Manifest
 from local_augment.errors import BadRow, UserError
-from local_augment.formats import PARQUET, read_examples
 from local_augment.methods import REGISTRY
-from local_augment.models import Manifest
-from local_augment.records import Example
+from local_augment.version import __version__
 
 
 def prepare_output_dir(path: Path) -> Path:

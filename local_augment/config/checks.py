@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, create_model
 
-from local_augment.config_sections import Section
-from local_augment.quality.equivalence import load_model
+from local_augment.config.fitted import load_model
+from local_augment.config.sections import Section
 
 EMBEDDED_BAR = load_model("embedded").threshold
 

@@ -1,0 +1,5 @@
+"""The command line: the click commands, their progress display and terminal handling."""
+
+from local_augment.cli.main import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,1 @@
+"""One shard of input rows: generating and scoring it, and storing the result."""
