@@ -28,6 +28,10 @@ class Method:
     # the method's own defaults for QC check settings (config_checks.CHECK_FIELDS); the user's
     # `qc.methods.<name>` overrides them
     qc: dict[str, Any] = field(default_factory=dict)
+    # what the report suggests when the method keeps almost nothing (quality/diagnosis.py), by
+    # the main reason: "near_copy" (a trivial copy or too few new words) or "*" (any other);
+    # methods that use the LLM get the advice to use a bigger one
+    hints: dict[str, str] = field(default_factory=dict)
 
 
 REGISTRY: dict[str, Method] = {m.name: m for m in (
@@ -35,6 +39,8 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
     # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
     Method("templates", "local_augment.augmenters.templates", "templates",
            summary="the instruction as a question, a request, an imperative or a label",
+           hints={"*": "the instructions' structure is rarely understood; see the rejects and "
+                       "templates.forms"},
            qc={"similarity_max": 1.0, "artifact_labels": False, "meaning_min": 0.75}),
     # a refusal row is new (request and reply); only its request's form is checked
     Method("refusals", "local_augment.augmenters.refusals", "refusals", standalone=True,
@@ -45,7 +51,10 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
                "perspective": False, "trivial_copy": False, "fluency": False, "meaning": False,
                "fit": False, "survivor_precision_min": 0.0}),
     Method("backtranslation", "local_augment.augmenters.backtranslation", "backtranslation",
-           uses_translator=True, summary="instruction -> pivot language(s) -> English"),
+           uses_translator=True, summary="instruction -> pivot language(s) -> English",
+           hints={"near_copy": "the translators give back the source; try "
+                               "backtranslation.decoding: sample, or more pivots",
+                  "*": "check the opus-mt models (`local-augment models list`)"}),
     Method("paraphrase", "local_augment.augmenters.paraphrase", "paraphrase", uses_llm=True,
            summary="n paraphrases per instruction"),
     # a brief answer drops words by design: alignment recall falls, so meaning is looser

@@ -98,7 +98,8 @@ def test_llm_judge_runs_on_both_engines(vllm_server, vllm_engine, embedder, mani
     """qc.judge: llm on the tiny model: it runs, answers a probability for every pair, and the
     chain uses it (robustness, not accuracy: SmolLM2-135M is no judge)."""
     from local_augment.augmenters.base import Context
-    from local_augment.quality.chain import Pair, create_chain
+    from local_augment.quality.chain import create_chain
+    from local_augment.quality.pair import Pair
 
     pairs = [Pair("paraphrase", "instruction", v, "How do I reset my password?",
                   output="Use the Forgot password link.")

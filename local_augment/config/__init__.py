@@ -112,6 +112,10 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
             base.update({k: v for k, v in over.model_dump().items() if v is not None})
         return base
 
+    def checks(self, method: str) -> Any:
+        """The effective check settings for one method, typed (a `CheckSettings`)."""
+        return CheckSettings.model_construct(**self.settings(method))
+
 
 class DedupConfig(Section):
     threshold: float = Field(0.98, gt=0, le=1, description="cosine at or above: near-duplicate")

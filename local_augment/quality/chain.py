@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,44 +23,33 @@ import numpy as np
 from local_augment.config import QCConfig
 from local_augment.config.fitted import load_model
 from local_augment.quality import lexical, reasons
+from local_augment.quality.checks import run_lexical
 from local_augment.quality.equivalence import log_odds, signals
 from local_augment.quality.judge import Judge
 from local_augment.quality.language import wrong_language
 from local_augment.quality.meaning import align, meaning_score
+from local_augment.quality.pair import Pair, Verdict
 
 log = logging.getLogger("local_augment.qc")
-INSTRUCTION_FIELDS = ("instruction", "row")  # what a row asks (an input is its material)
-
-
-@dataclass
-class Pair:
-    """A candidate as quality control sees it: the changed text, its source, the source row."""
-
-    method: str
-    field: str
-    variant: str
-    source: str
-    instruction: str = ""  # the source row's prompt (what the output answers)
-    output: str = ""  # the source row's output (what the instruction asks for)
-    kind: str | None = None  # output variants: "brief" or "bulleted"
-
-    @property
-    def is_instruction(self) -> bool:
-        return self.field in INSTRUCTION_FIELDS
-
-    @property
-    def standalone(self) -> bool:
-        """A whole new row with no source example (a method registered `standalone`)."""
-        return self.field == "row"
-
-
-@dataclass
-class Verdict:
-    reason: str | None = None
-    scores: dict[str, float] = field(default_factory=dict)
-
-
 Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+@dataclass
+class Batch:
+    """One `check` call: the pairs, each pair's typed settings, the verdicts so far, and the
+    embeddings once the embed stage has made them (rows aligned with `embedded`)."""
+
+    pairs: Sequence[Pair]
+    cfg: list[Any]
+    out: list[Verdict]
+    exhaustive: bool
+    given: tuple[np.ndarray, ...] | None
+    embedded: list[int] = field(default_factory=list)
+    vectors: tuple[np.ndarray, ...] = ()
+
+    def live(self) -> list[int]:
+        """Pairs still undecided (every pair when exhaustive)."""
+        return [i for i, v in enumerate(self.out) if self.exhaustive or v.reason is None]
 
 
 class QualityChain:
@@ -84,15 +71,6 @@ class QualityChain:
         self.notices: list[str] = []
         self.timings: dict[str, float] = {}
 
-    @contextmanager
-    def _timed(self, name: str) -> Iterator[None]:
-        """Add the block's wall time to `timings[name]`."""
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
-
     @property
     def scorer(self) -> Any:
         if callable(self._scorer) and not hasattr(self._scorer, "loglik"):
@@ -105,66 +83,58 @@ class QualityChain:
         return self._scorer
 
     # ------------------------------------------------------------------------------ the chain
+    # (timings key, which live pairs the stage sees, the stage); cheapest first
+    STAGES: tuple[tuple[str, str, str], ...] = (
+        ("qc.lexical", "_every", "_lexical"),
+        ("qc.language", "_every", "_language"),
+        ("qc.embed", "_every", "_embed"),
+        ("qc.similarity", "_embedded", "_embedding_checks"),
+        ("qc.meaning", "_wants_meaning", "_meaning"),
+        ("qc.scorer", "_wants_lm", "_lm_checks"),
+        ("qc.judge", "_wants_judge", "_judge"),
+    )
+
     def check(self, pairs: Sequence[Pair], vectors: tuple[np.ndarray, ...] | None = None,
               *, exhaustive: bool = False) -> list[Verdict]:
         """A verdict per pair. `vectors`: unit embeddings of (variants, sources, outputs), row
         per pair, when the caller has them already (a run embeds every text once)."""
-        out = [Verdict() for _ in pairs]
-        settings = {m: self.qc.settings(m) for m in {p.method for p in pairs}}
-        cfg = [settings[p.method] for p in pairs]
-
-        def live() -> list[int]:
-            return [i for i, v in enumerate(out) if exhaustive or v.reason is None]
-
-        def reject(i: int, reason: str) -> None:
-            if out[i].reason is None:
-                out[i].reason = reason
-
-        with self._timed("qc.lexical"):
-            for i in live():
-                self._lexical(pairs[i], cfg[i], out[i])
-
-        with self._timed("qc.language"):
-            for i in live():
-                p, c = pairs[i], cfg[i]
-                if c["language"] and p.variant.strip():
-                    lang, p_src = wrong_language(p.variant, p.source,
-                                                 confidence=c["language_confidence"])
-                    out[i].scores["language"] = round(p_src, 4)
-                    if lang is not None:
-                        reject(i, reasons.wrong_language(lang))
-
-        todo = live()
-        if todo:
-            with self._timed("qc.embed"):
-                v_vec, s_vec, o_vec = self._vectors(pairs, todo, vectors)
-            with self._timed("qc.similarity"):
-                self._embedding_checks(pairs, cfg, out, todo, v_vec, s_vec, o_vec)
-            todo = [i for i in live() if cfg[i]["meaning"] or self._judged(pairs[i])]
+        settings = {m: self.qc.checks(m) for m in {p.method for p in pairs}}
+        batch = Batch(pairs, [settings[p.method] for p in pairs], [Verdict() for _ in pairs],
+                      exhaustive, vectors)
+        for name, select, stage in self.STAGES:
+            todo = getattr(self, select)(batch)
             if todo:
-                with self._timed("qc.meaning"):
-                    self._meaning(pairs, cfg, out, todo)
+                t0 = time.perf_counter()
+                getattr(self, stage)(batch, todo)
+                self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+        return batch.out
 
-        todo = [i for i in live() if cfg[i]["fluency"] or (cfg[i]["fit"] and pairs[i].output
-                                                            and pairs[i].is_instruction)]
-        if todo and self.scorer is not None:
-            with self._timed("qc.scorer"):
-                self._lm_checks(pairs, cfg, out, todo)
+    # which pairs each stage sees
+    def _every(self, b: Batch) -> list[int]:
+        return b.live()
 
-        todo = [i for i in live() if self._judged(pairs[i])]
-        if todo:
-            with self._timed("qc.judge"):
-                self._judge(pairs, out, todo)
-        return out
+    def _embedded(self, b: Batch) -> list[int]:
+        return b.embedded
+
+    def _wants_meaning(self, b: Batch) -> list[int]:
+        return [i for i in b.live() if b.cfg[i].meaning or self._judged(b.pairs[i])]
+
+    def _wants_lm(self, b: Batch) -> list[int]:
+        todo = [i for i in b.live() if b.cfg[i].fluency or (
+            b.cfg[i].fit and b.pairs[i].output and b.pairs[i].is_instruction)]
+        return todo if todo and self.scorer is not None else []
+
+    def _wants_judge(self, b: Batch) -> list[int]:
+        return [i for i in b.live() if self._judged(b.pairs[i])]
 
     def token_texts(self, pairs: Sequence[Pair]) -> set[str]:
         """The texts whose token vectors the meaning check may ask for: the embedder keeps
         them from the pass that makes the sentence vectors (one forward pass per text)."""
         want: set[str] = set()
-        settings: dict[str, dict[str, Any]] = {}
+        settings: dict[str, Any] = {}
         for p in pairs:
-            c = settings.setdefault(p.method, self.qc.settings(p.method))
-            if c["meaning"] or self._judged(p):
+            c = settings.setdefault(p.method, self.qc.checks(p.method))
+            if c.meaning or self._judged(p):
                 want.update((p.variant, p.source))
         return want
 
@@ -177,221 +147,135 @@ class QualityChain:
         """Whether the judge decides this pair: instruction variants that have a source."""
         return self.regime == "judged" and p.is_instruction and not p.standalone
 
-    def _judge(self, pairs: Sequence[Pair], out: list[Verdict], todo: list[int]) -> None:
-        model = load_model("judged")
-        probs = self.judge([(pairs[i].source, pairs[i].variant) for i in todo])
-        for i, (fw, bw) in zip(todo, probs, strict=True):
-            v = out[i]
-            feats = {"cosine": v.scores.get("similarity", 0.0), **v.scores,
-                     "judge": log_odds(fw), "judge_reverse": log_odds(bw)}
-            p_same = model.probability(feats)
-            v.scores.update(judge=round(float(fw), 4), judge_reverse=round(float(bw), 4),
-                            equivalence=round(p_same, 4))
-            if p_same < self.qc.judge_min:
-                v.reason = v.reason or reasons.judge_rejected(p_same)
+    # ------------------------------------------------------------------------------ the stages
+    def _lexical(self, b: Batch, todo: list[int]) -> None:
+        """The model-free checks (quality/checks.py), in order; first reason wins."""
+        for i in todo:
+            run_lexical(b.pairs[i], b.cfg[i], b.out[i])
 
-    # ------------------------------------------------------------------------------ the checks
-    def _lexical(self, p: Pair, c: dict[str, Any], v: Verdict) -> None:
-        """Artifacts, trivial copies, details, negation, length and new words; first reason wins."""
-        text, src = p.variant, p.source
-        ratio = lexical.length_ratio(text, src)
-        fresh = lexical.new_word_count(text, src)
-        v.scores.update(length_ratio=round(ratio, 4), new_words=float(fresh))
-        found: list[str] = []
-        if not text.strip():
-            found.append(reasons.EMPTY)
-        if c["artifacts"]:
-            what = lexical.artifact(text, src, labels=c["artifact_labels"],
-                                    numbering=c["artifact_numbering"])
-            if what is None and p.is_instruction and (p.instruction or p.source) == p.source \
-                    and lexical.dangling_colon(text, src):
-                what = "dangling_colon"  # a row with an input may end "…this sentence:"
-            if what is None and p.is_instruction and lexical.truncated(text, src):
-                what = "truncated"
-            if what is None and p.field == "output" and p.instruction and \
-                    lexical.instruction_echo(text, p.instruction) and \
-                    not lexical.instruction_echo(src, p.instruction):
-                what = "instruction_echo"
-            if what is not None:
-                found.append(reasons.artifact(what))
-        if c["kind"] and p.field == "output":
-            what = lexical.not_its_kind(p.kind, text, src, c["brief_max_ratio"])
-            if what is not None:
-                found.append(reasons.not_its_kind(what))
-        if c["trivial_copy"] and lexical.trivial_copy(text, src):
-            found.append(reasons.TRIVIAL_COPY)
-        if c["answered"] and p.is_instruction and (lexical.restates_then_answers(text, src)
-                                                   or lexical.answers_how(text, src)):
-            found.append(reasons.ANSWERED_INSTEAD)
-        if c["lost_detail"] or c["added_detail"]:
-            change = lexical.detail_change(text, src, lost=c["lost_detail"], added=c["added_detail"],
-                                           request=p.is_instruction)
-            if change is not None:
-                found.append(change)
-        if c["negation"] and lexical.negation_flip(text, src):
-            found.append(reasons.NEGATION_FLIP)
-        if c["perspective"] and p.is_instruction and (lexical.perspective_changed(text, src)
-                                                      or lexical.assistant_voice(text, src)):
-            found.append(reasons.PERSPECTIVE_CHANGED)
-        if c["perspective"] and p.is_instruction and lexical.asks_how_instead(text, src):
-            found.append(reasons.ASKS_HOW)
-        if not c["length_ratio_min"] <= ratio <= c["length_ratio_max"]:
-            found.append(reasons.length_ratio(ratio))
-        if fresh < c["min_new_words"]:
-            found.append(reasons.few_new_words(fresh))
-        if found and v.reason is None:
-            v.reason = found[0]
+    def _language(self, b: Batch, todo: list[int]) -> None:
+        for i in todo:
+            p, c = b.pairs[i], b.cfg[i]
+            if c.language and p.variant.strip():
+                lang, p_src = wrong_language(p.variant, p.source, confidence=c.language_confidence)
+                b.out[i].scores["language"] = round(p_src, 4)
+                if lang is not None:
+                    b.out[i].reject(reasons.wrong_language(lang))
 
-    def _vectors(self, pairs: Sequence[Pair], todo: list[int],
-                 given: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...]:
-        if given is not None:
-            return tuple(g[todo] for g in given)
+    def _embed(self, b: Batch, todo: list[int]) -> None:
+        """Unit vectors of (variant, source, output) for `todo`: the caller's, or one encode of
+        the distinct texts (token vectors kept for the meaning check)."""
+        b.embedded = todo
+        if b.given is not None:
+            b.vectors = tuple(g[todo] for g in b.given)
+            return
         table: dict[str, int] = {}
         idx = [[table.setdefault(t, len(table)) for t in
-                (pairs[i].variant, pairs[i].source, pairs[i].output)] for i in todo]
+                (b.pairs[i].variant, b.pairs[i].source, b.pairs[i].output)] for i in todo]
         vecs = self.embedder.encode(list(table), keep_tokens=self.token_texts(
-            [pairs[i] for i in todo]))
+            [b.pairs[i] for i in todo]))
         arr = np.array(idx)
-        return vecs[arr[:, 0]], vecs[arr[:, 1]], vecs[arr[:, 2]]
+        b.vectors = (vecs[arr[:, 0]], vecs[arr[:, 1]], vecs[arr[:, 2]])
 
-    def _embedding_checks(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]],
-                          out: list[Verdict], todo: list[int], v_vec: np.ndarray,
-                          s_vec: np.ndarray, o_vec: np.ndarray) -> None:
+    def _embedding_checks(self, b: Batch, todo: list[int]) -> None:
+        """The cosine window, and answered_instead: closer to the output than to the source."""
+        v_vec, s_vec, o_vec = b.vectors
         sims = np.clip(np.einsum("ij,ij->i", v_vec, s_vec), -1.0, 1.0)
         to_out = np.clip(np.einsum("ij,ij->i", v_vec, o_vec), -1.0, 1.0)
-        answers = self._appended_answers(pairs, cfg, todo, s_vec, o_vec)
+        answers = self._appended_answers(b, todo, s_vec, o_vec)
         for k, i in enumerate(todo):
-            p, c, v = pairs[i], cfg[i], out[i]
+            p, c, v = b.pairs[i], b.cfg[i], b.out[i]
             sim = float(sims[k])
             v.scores["similarity"] = sim
-            if not c["similarity_min"] <= sim <= c["similarity_max"]:
-                v.reason = v.reason or reasons.out_of_window(sim)
-            if c["answered"] and p.is_instruction and p.output.strip():
+            if not c.similarity_min <= sim <= c.similarity_max:
+                v.reject(reasons.out_of_window(sim))
+            if c.answered and p.is_instruction and p.output.strip():
                 v.scores["to_output"] = float(to_out[k])
                 if to_out[k] > sim or k in answers:
-                    v.reason = v.reason or reasons.ANSWERED_INSTEAD
+                    v.reject(reasons.ANSWERED_INSTEAD)
 
-    def _appended_answers(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]],
-                          todo: list[int], s_vec: np.ndarray, o_vec: np.ndarray) -> set[int]:
+    def _appended_answers(self, b: Batch, todo: list[int], s_vec: np.ndarray,
+                          o_vec: np.ndarray) -> set[int]:
         """Positions in `todo` of variants that repeat the source and go on with text closer to
         the source's output than to the source: an answer appended ("<source> Business.")."""
-        rest = {k: lexical.continuation(pairs[i].variant, pairs[i].source)
+        rest = {k: lexical.continuation(b.pairs[i].variant, b.pairs[i].source)
                 for k, i in enumerate(todo)
-                if cfg[i]["answered"] and pairs[i].is_instruction and pairs[i].output.strip()}
+                if b.cfg[i].answered and b.pairs[i].is_instruction and b.pairs[i].output.strip()}
         rest = {k: t for k, t in rest.items() if t}
         if not rest:
             return set()
         vecs = self.embedder.encode(list(rest.values()))
-        ks = list(rest)
-        return {k for k, vec in zip(ks, vecs, strict=True)
+        return {k for k, vec in zip(list(rest), vecs, strict=True)
                 if float(vec @ o_vec[k]) > float(vec @ s_vec[k])}
 
-    def _meaning(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
-                 todo: list[int]) -> None:
+    def _meaning(self, b: Batch, todo: list[int]) -> None:
+        """Requests: P(same request) of the embedded model; answers: how much of it is kept."""
         texts: dict[str, int] = {}
         for i in todo:
-            texts.setdefault(pairs[i].variant, len(texts))
-            texts.setdefault(pairs[i].source, len(texts))
+            texts.setdefault(b.pairs[i].variant, len(texts))
+            texts.setdefault(b.pairs[i].source, len(texts))
         toks = self.embedder.token_vectors(list(texts))
         model = load_model("embedded")
         for i in todo:
-            p, v = pairs[i], out[i]
+            p, v, c = b.pairs[i], b.out[i], b.cfg[i]
             a = align(toks[texts[p.variant]], toks[texts[p.source]])
             v.scores.update(align_precision=round(a.precision, 4), align_recall=round(a.recall, 4))
             if p.is_instruction:  # a request: P(same request) decides
                 score = model.probability(signals(v.scores.get("similarity", 0.0), a,
                                                   p.variant, p.source))
                 v.scores["equivalence"] = round(score, 4)
-                bar = cfg[i]["equivalence_min"]
+                bar = c.equivalence_min
             else:  # an answer rewritten: how much of it is kept
                 score = meaning_score(v.scores.get("similarity", 0.0), a)
                 v.scores["meaning"] = round(score, 4)
-                bar = cfg[i]["meaning_min"]
-            if cfg[i]["meaning"] and score < bar and not self._judged(p):
-                v.reason = v.reason or reasons.meaning_changed(score)
+                bar = c.meaning_min
+            if c.meaning and score < bar and not self._judged(p):
+                v.reject(reasons.meaning_changed(score))
 
-    def _lm_checks(self, pairs: Sequence[Pair], cfg: list[dict[str, Any]], out: list[Verdict],
-                   todo: list[int]) -> None:
+    def _lm_checks(self, b: Batch, todo: list[int]) -> None:
+        """Fluency relative to the source, then (if on) output fit, on the scorer LM."""
         scorer = self.scorer
-        flu = [i for i in todo if cfg[i]["fluency"] and pairs[i].variant.strip()]
-        texts = sorted({t for i in flu for t in (pairs[i].variant, pairs[i].source)})
+        flu = [i for i in todo if b.cfg[i].fluency and b.pairs[i].variant.strip()]
+        texts = sorted({t for i in flu for t in (b.pairs[i].variant, b.pairs[i].source)})
         lls = dict(zip(texts, scorer.loglik(texts), strict=True))
         for i in flu:
-            p, v = pairs[i], out[i]
+            p, v = b.pairs[i], b.out[i]
             score = lls[p.variant].mean - lls[p.source].mean
             v.scores["fluency"] = round(score, 4)
-            if score < cfg[i]["fluency_min"]:
-                v.reason = v.reason or reasons.disfluent(score)
-        fit = [i for i in todo if cfg[i]["fit"] and pairs[i].is_instruction and pairs[i].output
-               and (out[i].reason is None)]
-        if not fit:
-            return
-        keys = sorted({(q, pairs[i].output) for i in fit
-                       for q in (pairs[i].variant, pairs[i].source)})
+            if score < b.cfg[i].fluency_min:
+                v.reject(reasons.disfluent(score))
+        fit = [i for i in todo if b.cfg[i].fit and b.pairs[i].is_instruction
+               and b.pairs[i].output and b.out[i].reason is None]
+        if fit:
+            self._fit(b, fit)
+
+    def _fit(self, b: Batch, fit: list[int]) -> None:
+        scorer = self.scorer
+        keys = sorted({(q, b.pairs[i].output) for i in fit
+                       for q in (b.pairs[i].variant, b.pairs[i].source)})
         prefixes = [scorer.chat_prefix(q) for q, _ in keys]
         fits = dict(zip(keys, scorer.loglik([o for _, o in keys], prefixes,
                                             max_text_tokens=128), strict=True))
         for i in fit:
-            p, v = pairs[i], out[i]
+            p, v = b.pairs[i], b.out[i]
             score = fits[(p.variant, p.output)].mean - fits[(p.source, p.output)].mean
             v.scores["fit"] = round(score, 4)
-            if score < cfg[i]["fit_min"]:
-                v.reason = v.reason or reasons.output_unfit(score)
+            if score < b.cfg[i].fit_min:
+                v.reject(reasons.output_unfit(score))
 
-
-def survivor_precision(pass_rate: float, catch: float, false_reject: float) -> float:
-    """The expected share of good rows among a generator's survivors.
-
-    A share b of its candidates is bad; QC rejects `catch` of the bad and `false_reject` of the
-    good, so the observed reject share is f = b·catch + (1−b)·false_reject. Solved for b, the
-    survivors are (1−b)(1−false_reject) good and b(1−catch) bad.
-    """
-    f = 1.0 - pass_rate
-    b = min(1.0, max(0.0, (f - false_reject) / max(catch - false_reject, 1e-9)))
-    good, bad = (1 - b) * (1 - false_reject), b * (1 - catch)
-    return good / (good + bad) if good + bad > 0 else 0.0
-
-
-def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
-    """Generators whose survivors are estimated to be mostly QC's misses, each with its
-    `low_yield_method` reason (`survivor_precision` below `qc.survivor_precision_min`).
-
-    `results`: (generator, reason or None) for every candidate of the run: a method, or a
-    method and its kind ("outputs:brief", `Candidate.generator`), judged with the method's QC
-    settings. Near-copies (trivial
-    copies, too few new words, above the cosine window) say nothing about a generator's errors
-    and are not counted; every other reason is a failure.
-    """
-    passed: Counter[str] = Counter()
-    judged: Counter[str] = Counter()
-    settings: dict[str, dict[str, Any]] = {}
-    for method, reason in results:
-        c = settings.setdefault(method, qc.settings(method.split(":", 1)[0]))
-        if reason is None:
-            passed[method] += 1
-            judged[method] += 1
-        elif not _near_copy(reason, c):
-            judged[method] += 1
-    out: dict[str, str] = {}
-    for method, n in judged.items():
-        c = settings[method]
-        precision = survivor_precision(passed[method] / n, c["qc_catch_rate"],
-                                       c["qc_false_reject_rate"])
-        if n >= c["min_judged"] and precision < c["survivor_precision_min"]:
-            out[method] = reasons.low_yield_method(passed[method], n)
-    return out
-
-
-def _near_copy(reason: str, c: dict[str, Any]) -> bool:
-    kind = reasons.kind(reason)
-    if kind in reasons.NEAR_COPY or "copy" in kind:
-        return True
-    if kind == "out_of_window":
-        try:
-            return float(reason.split(":", 1)[1]) > c["similarity_max"]
-        except (IndexError, ValueError):
-            return False
-    return False
+    def _judge(self, b: Batch, todo: list[int]) -> None:
+        """The judged regime: the judge's log-odds both ways join the embedded signals."""
+        model = load_model("judged")
+        probs = self.judge([(b.pairs[i].source, b.pairs[i].variant) for i in todo])
+        for i, (fw, bw) in zip(todo, probs, strict=True):
+            v = b.out[i]
+            feats = {"cosine": v.scores.get("similarity", 0.0), **v.scores,
+                     "judge": log_odds(fw), "judge_reverse": log_odds(bw)}
+            p_same = model.probability(feats)
+            v.scores.update(judge=round(float(fw), 4), judge_reverse=round(float(bw), 4),
+                            equivalence=round(p_same, 4))
+            if p_same < self.qc.judge_min:
+                v.reject(reasons.judge_rejected(p_same))
 
 
 def create_chain(ctx: Any, embedder: Any) -> QualityChain:

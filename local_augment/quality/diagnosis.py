@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local_augment.methods import LLM_METHODS
+from local_augment.methods import LLM_METHODS, REGISTRY
 from local_augment.quality import reasons
 
 # below this share of candidates passing QC, a method is called barren
@@ -27,22 +27,27 @@ def diagnose(report: dict[str, Any], llm_model: str) -> list[str]:
         failures = {k: v for k, v in qc.items() if k != "low_yield_method"}
         top, count = max(failures.items(), key=lambda kv: kv[1]) if failures else ("none", 0)
         line = f"{method}: {passed} of {n} kept, {count} {top}"
-        if method in LLM_METHODS:
-            line += (f" — {llm_model} is too small to follow the prompt; set llm.model to a 7B+ "
-                     "instruct model (or llm.engine: server with one)")
-        elif method == "backtranslation" and top in reasons.NEAR_COPY:
-            line += (" — the translators give back the source; try backtranslation.decoding: "
-                     "sample, or more pivots")
-        elif method == "backtranslation":
-            line += " — check the opus-mt models (`local-augment models list`)"
-        elif method == "templates":
-            line += (" — the instructions' structure is rarely understood; see the rejects and "
-                     "templates.forms")
+        hint = _hint(method, top, llm_model)
+        if hint:
+            line += f" — {hint}"
         gated = qc.get("low_yield_method", 0)
         if gated:
             line += f"; its {gated} survivors were dropped too (low_yield_method)"
         lines.append(line)
     return lines
+
+
+def _hint(method: str, top: str, llm_model: str) -> str:
+    """What to change, from the method's registry entry (`Method.hints`)."""
+    entry = REGISTRY.get(method)
+    if entry is None:
+        return ""
+    if entry.uses_llm:
+        return (f"{llm_model} is too small to follow the prompt; set llm.model to a 7B+ "
+                "instruct model (or llm.engine: server with one)")
+    if top in reasons.NEAR_COPY and "near_copy" in entry.hints:
+        return entry.hints["near_copy"]
+    return entry.hints.get("*", "")
 
 
 EVIDENCE = Path(__file__).resolve().parent.parent / "evidence" / "downstream.json"

@@ -15,8 +15,8 @@ from typing import Any
 
 from local_augment.errors import UserError
 from local_augment.methods import METHODS, STANDALONE_METHODS
-from local_augment.quality.chain import Pair
 from local_augment.quality.lexical import output_kind
+from local_augment.quality.pair import Pair
 
 REQUIRED = ("source_instruction", "variant_instruction")
 OPTIONAL = ("method", "source_output", "variant_output")
@@ -90,7 +90,8 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
     from local_augment.data.formats import AtomicJsonlWriter
     from local_augment.engines.embedder import open_embedder
     from local_augment.engines.manifest import load_manifest
-    from local_augment.quality.chain import create_chain, low_yield
+    from local_augment.quality.chain import create_chain
+    from local_augment.quality.gate import low_yield
     from local_augment.quality.reasons import kind
 
     manifest = load_manifest(cfg.run.models_dir)

@@ -30,10 +30,11 @@ from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardWork, get_executor
 from local_augment.methods import STANDALONE_METHODS
 from local_augment.progress import reporting
-from local_augment.quality.chain import create_chain, low_yield
+from local_augment.quality.chain import create_chain
 from local_augment.quality.contamination import ContaminationGuard
 from local_augment.quality.diagnosis import diagnose, shown_to_help
 from local_augment.quality.equivalence import regime_summary
+from local_augment.quality.gate import low_yield
 from local_augment.quality.mix import budget, mix
 from local_augment.quality.reasons import CONTAMINATED_SOURCE
 from local_augment.run.decontaminate import (

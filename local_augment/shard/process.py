@@ -17,7 +17,8 @@ import numpy as np
 from local_augment.augmenters.base import Augmenter
 from local_augment.augmenters.llm_base import LLMAugmenter
 from local_augment.data.records import MESSAGES, Candidate, Example
-from local_augment.quality.chain import Pair, QualityChain
+from local_augment.quality.chain import QualityChain
+from local_augment.quality.pair import Pair
 from local_augment.shard.store import ShardResult
 
 log = logging.getLogger("local_augment.shard.process")

@@ -12,8 +12,10 @@ import pytest
 
 from local_augment.config import load_config
 from local_augment.quality import lexical
-from local_augment.quality.chain import Pair, QualityChain, low_yield
+from local_augment.quality.chain import QualityChain
+from local_augment.quality.gate import low_yield
 from local_augment.quality.language import wrong_language
+from local_augment.quality.pair import Pair
 
 SOURCE = "How do I reset my password if I no longer have access to my recovery e-mail?"
 OUTPUT = ("If your recovery e-mail is unavailable, choose 'Forgot password', then 'I can't access "
@@ -226,7 +228,7 @@ def test_low_yield_gate_counts_failures_not_near_copies():
 def test_the_gate_reads_the_generator():
     """A tiny model (SmolLM2 paraphrasing: ~5% pass) loses its survivors; a generator whose
     candidates mostly pass never does, nor one that fails half the time."""
-    from local_augment.quality.chain import survivor_precision
+    from local_augment.quality.gate import survivor_precision
 
     qc = load_config().qc
     for passed, judged, gated in ((8, 204, True), (25, 100, True), (40, 100, False),
@@ -375,7 +377,8 @@ def test_new_lexical_reasons_through_the_chain_on_a_hash_embedder():
     """The chain gives perspective_changed and artifact:dangling_colon, the latter only for a
     row without an input (one with an input may end "…this sentence:")."""
     from local_augment.config import QCConfig
-    from local_augment.quality.chain import Pair, QualityChain
+    from local_augment.quality.chain import QualityChain
+    from local_augment.quality.pair import Pair
     from tests.fakes import HashEmbedder
 
     chain = QualityChain(QCConfig(fluency=False), HashEmbedder(), lambda: None, None)

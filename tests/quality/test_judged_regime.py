@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from local_augment.config import load_config
-from local_augment.quality.chain import Pair, QualityChain
+from local_augment.quality.chain import QualityChain
+from local_augment.quality.pair import Pair
 
 ROOT = Path(__file__).resolve().parents[2]
 JUDGE = "qwen2.5-coder-1.5b-instruct"
