@@ -21,9 +21,7 @@ their prompt encoded and checked against `threshold`; see `check`.
 
 from __future__ import annotations
 
-import re
 import time
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,18 +31,12 @@ import numpy as np
 from local_augment.data.eval_sets import EvalSet
 from local_augment.quality.dedup import build_index
 from local_augment.quality.eval_vectors import EvalVectorCache
+from local_augment.quality.ngram_index import NgramTable, tokens, windows
 from local_augment.quality.reasons import eval_contamination
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
-_TOKEN = re.compile(r"\w+")
-_P = np.uint64(0x100000001B3)  # FNV prime: the rolling hash's base (uint64 arithmetic wraps)
 BLOCK = 8192  # rows per FAISS query block
 ENCODE_CHUNK = 65_536  # eval prompts per encode call (float32 only for one chunk)
-
-
-def tokens(text: str) -> list[str]:
-    """Normalised tokens: NFKC, lower case, runs of letters/digits (punctuation dropped)."""
-    return _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
 
 
 @dataclass(frozen=True)
@@ -60,59 +52,6 @@ class Hit:
     @property
     def reason(self) -> str:
         return eval_contamination(self.set_name, self.eval_id, self.kind, self.score)
-
-
-def _window_hashes(flat: np.ndarray, m: int) -> np.ndarray:
-    """Rolling hash of every length-`m` window of `flat` (len(flat) - m + 1 values)."""
-    n = len(flat) - m + 1
-    if n <= 0:
-        return np.zeros(0, dtype=np.uint64)
-    h = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(m):
-            h = h * _P + flat[k:k + n]
-    return h
-
-
-def _windows(ids: list[np.ndarray], m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hash, owner) of every length-`m` window inside one sequence, none with an unknown token."""
-    if not ids:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    lens = np.array([len(a) for a in ids], dtype=np.int64)
-    flat = np.concatenate(ids).astype(np.uint64) if lens.sum() else np.zeros(0, np.uint64)
-    h = _window_hashes(flat, m)
-    if not len(h):
-        return h, np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(ids)), lens)[:len(h)]
-    ends = np.cumsum(lens)
-    inside = np.arange(len(h)) + m <= ends[owner]
-    unknown = np.concatenate([[0], np.cumsum(flat == 0)])
-    known = unknown[np.arange(len(h)) + m] - unknown[:len(h)] == 0
-    keep = inside & known
-    return h[keep], owner[keep]
-
-
-class _Table:
-    """Sorted (hash, eval prompt) pairs of one window length; distinct per prompt."""
-
-    def __init__(self, hashes: np.ndarray, owners: np.ndarray) -> None:
-        pairs = np.unique(np.stack([hashes, owners.astype(np.uint64)], axis=1), axis=0) \
-            if len(hashes) else np.zeros((0, 2), dtype=np.uint64)
-        self.hashes = np.ascontiguousarray(pairs[:, 0])
-        self.owners = pairs[:, 1].astype(np.int32)
-
-    def lookup(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(row, eval prompt, hash) for every window hash found in the table."""
-        lo = np.searchsorted(self.hashes, hashes, side="left")
-        hi = np.searchsorted(self.hashes, hashes, side="right")
-        counts = hi - lo
-        found = counts > 0
-        counts, lo = counts[found], lo[found]
-        if not len(counts):
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, np.zeros(0, dtype=np.uint64)
-        pos = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return np.repeat(rows[found], counts), self.owners[pos], np.repeat(hashes[found], counts)
 
 
 class ContaminationGuard:
@@ -152,13 +91,13 @@ class ContaminationGuard:
                                  for t in tokens(text)], dtype=np.int64))
         lens = np.array([len(a) for a in ids], dtype=np.int64)
         long_ = [a if len(a) >= self.n else a[:0] for a in ids]
-        h, owner = _windows(long_, self.n)
-        self.long = _Table(h, owner)
+        h, owner = windows(long_, self.n)
+        self.long = NgramTable(h, owner)
         self.ngram_count = np.bincount(self.long.owners, minlength=len(ids))
-        self.short: dict[int, _Table] = {}
+        self.short: dict[int, NgramTable] = {}
         for m in sorted(set(lens[(lens >= self.min_tokens) & (lens < self.n)].tolist())):
-            hs, ow = _windows([a if len(a) == m else a[:0] for a in ids], m)
-            self.short[m] = _Table(hs, ow)
+            hs, ow = windows([a if len(a) == m else a[:0] for a in ids], m)
+            self.short[m] = NgramTable(hs, ow)
         self.tiny: dict[tuple[int, ...], int] = {}
         for k in np.nonzero((lens > 0) & (lens < self.min_tokens))[0]:
             self.tiny.setdefault(tuple(ids[k].tolist()), int(k))
@@ -170,7 +109,7 @@ class ContaminationGuard:
         best = np.zeros(len(texts))
         which = np.full(len(texts), -1, dtype=np.int64)
         rows_all = np.arange(len(texts))
-        h, owner = _windows(ids, self.n)
+        h, owner = windows(ids, self.n)
         r, e, hh = self.long.lookup(h, rows_all[owner])
         if len(r):
             uniq = np.unique(np.stack([r, e, hh.view(np.int64)], axis=1), axis=0)
@@ -181,7 +120,7 @@ class ContaminationGuard:
                 if which[row] < 0:
                     which[row], best[row] = ev, s
         for m, table in self.short.items():
-            h, owner = _windows(ids, m)
+            h, owner = windows(ids, m)
             r, e, _ = table.lookup(h, rows_all[owner])
             for row, ev in sorted(zip(r.tolist(), e.tolist(), strict=True)):
                 if which[row] < 0 or (best[row] < 1.0):

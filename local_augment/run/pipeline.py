@@ -35,14 +35,9 @@ from local_augment.quality.contamination import ContaminationGuard
 from local_augment.quality.diagnosis import diagnose, shown_to_help
 from local_augment.quality.equivalence import regime_summary
 from local_augment.quality.gate import low_yield
+from local_augment.quality.guard import build_guard, load_sets, summary, write_contaminated
 from local_augment.quality.mix import budget, mix
 from local_augment.quality.reasons import CONTAMINATED_SOURCE
-from local_augment.run.decontaminate import (
-    build_guard,
-    load_sets,
-    summary,
-    write_contaminated,
-)
 from local_augment.run.setup import (
     count_rows,
     fingerprint,

@@ -15,9 +15,9 @@ from local_augment.data.records import Candidate
 from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.dedup import find_near_duplicates
 from local_augment.quality.diversity import mean_pairwise_distance
+from local_augment.quality.guard import checked_text, record, scan_shard, variant_verdict
 from local_augment.quality.lexical import trivial_copy
 from local_augment.quality.mix import Pick
-from local_augment.run.decontaminate import checked_text, record, scan_shard, variant_verdict
 from local_augment.shard.store import ShardStore
 
 

@@ -304,7 +304,7 @@ def test_decontaminate_needs_an_eval_set(tmp_path):
 def test_variant_verdicts():
     from local_augment.data.records import Candidate
     from local_augment.quality.contamination import Hit
-    from local_augment.run.decontaminate import variant_verdict
+    from local_augment.quality.guard import variant_verdict
 
     def cand(source: str, index: int) -> Candidate:
         return Candidate(source, "templates", index, {}, "instruction", "x", "y")
