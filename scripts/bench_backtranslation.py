@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from local_augment.augmenters.backtranslation import Backtranslation, Pivot
     from local_augment.config import Config
     from local_augment.data.records import ALPACA, Example
-    from local_augment.engines.translator import CT2Translator, Decode, TransformersTranslator
+    from local_augment.engines.translator import Decode, TransformersTranslator
+    from local_augment.engines.translators import CT2Translator
 
     texts = sentences(n)
     dec = Decode(max_length=length, min_length=length, batch_size=args.batch_size)

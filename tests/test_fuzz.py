@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 from local_augment.augmenters.refusals import read_cases
 from local_augment.config import load_config
+from local_augment.data.atomic import write_jsonl_rows, write_parquet_rows
 from local_augment.data.eval_sets import read_eval_set
-from local_augment.data.formats import read_examples, write_jsonl_rows, write_parquet_rows
+from local_augment.data.formats import read_examples
 from local_augment.errors import BadRow, UserError
 from tests.hostile_inputs import (
     configs,

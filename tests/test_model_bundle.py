@@ -52,7 +52,7 @@ def test_install_bundle_and_verify(bundle, target, capsys):
     # installing again is a no-op
     assert all(line.endswith(")") and ": ok (" in line
                for line in install_models.install_bundle(bundle, target))
-    from local_augment.engines.translator import open_translator
+    from local_augment.engines.translators import open_translator
 
     _tr, info = open_translator(m, "opus-mt-en-de")
     assert info["engine"] == "ctranslate2"

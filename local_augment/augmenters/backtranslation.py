@@ -21,7 +21,8 @@ from local_augment.augmenters.base import Augmenter, Context
 from local_augment.config import BacktranslationConfig
 from local_augment.data.records import Candidate, Example
 from local_augment.engines.cache import ModelCache
-from local_augment.engines.translator import Decode, Translator, open_translator
+from local_augment.engines.translator import Decode, Translator
+from local_augment.engines.translators import open_translator
 from local_augment.errors import ModelError
 from local_augment.quality import spans
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from local_augment.data.atomic import atomic_path
 from local_augment.data.records import ALPACA, MESSAGES, Example, content_id
 from local_augment.errors import BadRow, UserError
 
@@ -267,59 +266,3 @@ def _not_json(row: dict[str, Any]) -> str | None:
             return (f'field "{key}" holds {type(value).__name__} values, which are not JSON; '
                     "cast the column to string (or drop it) before augmenting")
     return "the row is not representable as JSON"
-
-
-def write_jsonl_rows(path: Path, rows: Iterator[dict[str, Any]]) -> int:
-    """Write rows as JSON lines to `path` atomically (temp file + rename); returns the count."""
-    n = 0
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n += 1
-    return n
-
-
-def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]],
-                       empty_like: Path | None = None) -> int:
-    """Write rows to Parquet atomically; nested values (messages, _provenance) stay nested.
-    With no rows, the table keeps `empty_like`'s columns (the input's), so it reads back."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    materialised = list(rows)
-    if materialised:
-        # every key of every row (from_pylist would take the first row's keys only)
-        names = list(dict.fromkeys(k for row in materialised for k in row))
-        table = pa.table({k: [row.get(k) for row in materialised] for k in names})
-    elif empty_like is not None:
-        table = pq.read_schema(empty_like).empty_table()
-    else:
-        table = pa.table({})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-    return len(materialised)
-
-
-class AtomicJsonlWriter:
-    """A JSON-lines file that appears under its name only once complete (temp file + rename)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(path.name + ".tmp")
-        self.count = 0
-        self._fh = open(self.tmp, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self.count += 1
-
-    def commit(self) -> int:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        os.replace(self.tmp, self.path)
-        return self.count
-
-    def abort(self) -> None:
-        self._fh.close()
-        self.tmp.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,6 @@ from local_augment.quality.meaning import align, meaning_score
 from local_augment.quality.pair import Pair, Verdict
 
 log = logging.getLogger("local_augment.qc")
-Encode = Callable[[Sequence[str]], np.ndarray]
 
 
 @dataclass
@@ -82,7 +81,6 @@ class QualityChain:
                 log.warning(note)
         return self._scorer
 
-    # ------------------------------------------------------------------------------ the chain
     # (timings key, which live pairs the stage sees, the stage); cheapest first
     STAGES: tuple[tuple[str, str, str], ...] = (
         ("qc.lexical", "_every", "_lexical"),

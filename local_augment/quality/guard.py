@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from local_augment.config import Config
+from local_augment.data.atomic import write_jsonl_rows
 from local_augment.data.eval_sets import EvalSet, read_eval_sets
-from local_augment.data.formats import write_jsonl_rows
 from local_augment.data.records import MESSAGES, Candidate
 from local_augment.engines.manifest import load_manifest
 from local_augment.quality.contamination import ContaminationGuard, Hit

@@ -18,14 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from local_augment.config import Config
-from local_augment.data.formats import (
-    PARQUET,
-    AtomicJsonlWriter,
-    container_of,
-    read_examples,
-    write_jsonl_rows,
-    write_parquet_rows,
-)
+from local_augment.data.atomic import AtomicJsonlWriter, write_jsonl_rows, write_parquet_rows
+from local_augment.data.formats import PARQUET, container_of, read_examples
 from local_augment.engines.manifest import load_manifest
 from local_augment.errors import BadRow, UserError
 from local_augment.quality.guard import (
@@ -67,19 +61,33 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
     counts = Counter()
     rejects = AtomicJsonlWriter(output_dir / "rejected.jsonl")
 
-    def rows() -> Iterator[dict[str, Any]]:
-        batch: list = []
-        for item in read_examples(input_path, fmt):
-            if isinstance(item, BadRow):
-                counts["bad_input_rows"] += 1
-                rejects.write({"id": None, "line": item.line, "file": item.path,
-                               "reason": item.reason, "raw": item.raw})
-                continue
-            batch.append(item)
-            if len(batch) >= CHUNK:
-                yield from flush(batch)
-                batch = []
-        yield from flush(batch)
+    rows = _checked_rows(read_examples(input_path, fmt), guard, drop, provenance, rejects,
+                         records, counts)
+    try:
+        out_name = "clean.parquet" if container == PARQUET else "clean.jsonl"
+        writer = write_parquet_rows if container == PARQUET else write_jsonl_rows
+        written = writer(output_dir / out_name, rows)
+        n_rejects = rejects.commit()
+    except BaseException:
+        rejects.abort()
+        raise
+    write_contaminated(output_dir, records)
+    dropped = sum(r["dropped"] for r in records)
+    bad = counts["bad_input_rows"]
+    if written != counts["originals"] - dropped or n_rejects != bad + dropped:
+        raise RuntimeError("accounting does not add up in decontaminate — this is a bug")
+    report = _report(cfg, input_path, out_name, counts, records, written, n_rejects,
+                     summary(guard, records, 0, 0, drop, time.perf_counter() - t_start))
+    report["timings"] = {"total": round(time.perf_counter() - t_start, 3)}
+    write_report(report, output_dir)
+    return report
+
+
+def _checked_rows(examples: Iterator[Any], guard: Any, drop: bool, provenance: bool,
+                  rejects: AtomicJsonlWriter, records: list[dict[str, Any]],
+                  counts: Counter) -> Iterator[dict[str, Any]]:
+    """The rows to keep, checked in chunks; bad and dropped rows go to `rejects`, matches to
+    `records`."""
 
     def flush(batch: list) -> Iterator[dict[str, Any]]:
         texts = [checked_text(ex.row, ex.layout) for ex in batch]
@@ -96,31 +104,35 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
                 row["_provenance"] = {"id": ex.id, "method": "original", "line": ex.line}
             yield row
 
-    try:
-        out_name = "clean.parquet" if container == PARQUET else "clean.jsonl"
-        writer = write_parquet_rows if container == PARQUET else write_jsonl_rows
-        written = writer(output_dir / out_name, rows())
-        n_rejects = rejects.commit()
-    except BaseException:
-        rejects.abort()
-        raise
-    write_contaminated(output_dir, records)
+    batch: list = []
+    for item in examples:
+        if isinstance(item, BadRow):
+            counts["bad_input_rows"] += 1
+            rejects.write({"id": None, "line": item.line, "file": item.path,
+                           "reason": item.reason, "raw": item.raw})
+            continue
+        batch.append(item)
+        if len(batch) >= CHUNK:
+            yield from flush(batch)
+            batch = []
+    yield from flush(batch)
+
+
+def _report(cfg: Config, input_path: Path, out_name: str, counts: Counter,
+            records: list[dict[str, Any]], written: int, n_rejects: int,
+            contamination: dict[str, Any]) -> dict[str, Any]:
+    """The decontaminate report (report.json)."""
     dropped = sum(r["dropped"] for r in records)
     bad = counts["bad_input_rows"]
-    if written != counts["originals"] - dropped or n_rejects != bad + dropped:
-        raise RuntimeError("accounting does not add up in decontaminate — this is a bug")
-    report = {
+    return {
         "input": str(input_path), "output": out_name,
         "counts": {"input_rows": counts["originals"] + bad, "bad_input_rows": bad,
                    "originals": counts["originals"], "contaminated_originals": len(records),
                    "dropped_originals": dropped, "output_rows": written,
                    "rejected_rows": n_rejects},
         "accounting": {"input rows == output rows + rejected rows": "ok"},
-        "contamination": summary(guard, records, 0, 0, drop, time.perf_counter() - t_start),
+        "contamination": contamination,
         "settings": {"qc": {k: v for k, v in cfg.qc.model_dump(mode="json").items()
                             if k.startswith("eval_") or k == "drop_contaminated"},
                      "embedder": cfg.embedder.model_dump(mode="json")},
-        "timings": {"total": round(time.perf_counter() - t_start, 3)},
     }
-    write_report(report, output_dir)
-    return report

@@ -8,15 +8,20 @@ line (every field kept, `pid` included) plus `verdict` (`kept` or the reject rea
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from local_augment.data.atomic import AtomicJsonlWriter
+from local_augment.engines.manifest import load_manifest
 from local_augment.errors import UserError
 from local_augment.methods import METHODS, STANDALONE_METHODS
+from local_augment.quality.gate import low_yield
 from local_augment.quality.lexical import output_kind
 from local_augment.quality.pair import Pair
+from local_augment.quality.reasons import kind
 
 REQUIRED = ("source_instruction", "variant_instruction")
 OPTIONAL = ("method", "source_output", "variant_output")
@@ -84,15 +89,9 @@ def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool
     run's verdict on a generator: it fits a file of one run's candidates, not a labelled mix);
     write JSONL lines (to `out_path`, or stdout). Returns (pairs scored, verdict kinds counted,
     notices)."""
-    import sys
-
     from local_augment.augmenters.base import Context
-    from local_augment.data.formats import AtomicJsonlWriter
     from local_augment.engines.embedder import open_embedder
-    from local_augment.engines.manifest import load_manifest
     from local_augment.quality.chain import create_chain
-    from local_augment.quality.gate import low_yield
-    from local_augment.quality.reasons import kind
 
     manifest = load_manifest(cfg.run.models_dir)
     ctx = Context(config=cfg, manifest=manifest, seed=cfg.run.seed)

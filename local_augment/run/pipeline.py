@@ -103,14 +103,8 @@ def _run(
     tests and benchmarks (fakes around the code under test; the Ray executor builds its own)."""
     progress = progress or _noop
     t_start = time.perf_counter()
-    input_path = Path(input_path)
-    output_dir = prepare_output_dir(Path(output_dir))
-    if input_path.is_dir():
-        raise UserError(f"{input_path}: is a directory; pass a .jsonl or .parquet file")
-    if not input_path.is_file():
-        raise UserError(f"{input_path}: no such file")
-    container = container_of(input_path, fmt)
-    eval_sets = load_sets(cfg)  # a bad eval set stops the run before any work
+    input_path, output_dir = Path(input_path), prepare_output_dir(Path(output_dir))
+    container, eval_sets = _checked_input(input_path, fmt), load_sets(cfg)  # before any work
     manifest = load_manifest(cfg.run.models_dir)
     explicit = methods is not None
     methods = list(methods) if methods is not None else list(cfg.methods)
@@ -128,41 +122,15 @@ def _run(
     store = ShardStore(output_dir / ".work", fp)
     if fresh:
         store.clear()
-    total = count_rows(input_path, container)
     chain = create_chain(ctx, embedder)
     work = ShardWork(ctx=ctx, methods=[a.name for a in augmenters], augmenters=augmenters,
-                     embedder=embedder, store=store, progress=progress, total_rows=total,
-                     chain=chain)
-    try:
-        shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
-        done = (executor or get_executor("local")).run_shards(shards, work)
-        keys, layout, timings = done.keys, done.layout, done.timings
-        standalone = [a for a in augmenters if a.name in STANDALONE_METHODS]
-        if standalone:
-            if not store.done(STANDALONE_KEY):
-                for aug in standalone:
-                    aug.load()
-                result = process_shard(STANDALONE_KEY, [], [], standalone, chain,
-                                       layout or ALPACA, standalone=True)
-                store.save(result)
-                timings.update(result.stats["timings"])
-            keys.append(STANDALONE_KEY)
-    finally:
-        for aug in augmenters:
-            aug.unload()
-        ctx.engines.unload_all()
-        ctx.cache.close()
-    guard = None
-    if eval_sets:
-        t0 = time.perf_counter()
-        guard = build_guard(cfg, eval_sets, embedder.encode, embedder)
-        timings["contamination_index"] += time.perf_counter() - t0
-        timings["contamination_encode_eval"] += guard.timings["encode_eval"]
-        for note in guard.notes:
-            progress(f"notice: {note}", 0, None)
-        notices.extend(guard.notes)
-    report = finish(cfg, store, keys, output_dir, input_path, container, provenance, timings,
-                    progress, guard=guard)
+                     embedder=embedder, store=store, progress=progress,
+                     total_rows=count_rows(input_path, container), chain=chain)
+    shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
+    done = _generate(work, shards, executor)
+    guard = _build_guard(cfg, eval_sets, embedder, done.timings, progress, notices)
+    report = finish(cfg, store, done.keys, output_dir, input_path, container, provenance,
+                    done.timings, progress, guard=guard)
     report["methods"] = [a.name for a in augmenters]
     report["model_cache"] = {"hits": ctx.cache.hits + done.cache["hits"],
                              "misses": ctx.cache.misses + done.cache["misses"]}
@@ -177,6 +145,55 @@ def _run(
 
     write_report(report, output_dir)
     return RunResult(output_dir=output_dir, report=report, notices=notices)
+
+
+def _checked_input(input_path: Path, fmt: str | None) -> str:
+    """The input's container (jsonl or parquet); a missing file or a folder is a UserError."""
+    if input_path.is_dir():
+        raise UserError(f"{input_path}: is a directory; pass a .jsonl or .parquet file")
+    if not input_path.is_file():
+        raise UserError(f"{input_path}: no such file")
+    return container_of(input_path, fmt)
+
+
+def _generate(work: ShardWork, shards: Any, executor: Executor | None) -> Any:
+    """Generate and score every shard on the executor, then the standalone rows (refusals) once
+    on the driver; every engine is unloaded after. Returns the executor's result, keys
+    extended by the standalone shard."""
+    augmenters, store = work.augmenters, work.store
+    try:
+        done = (executor or get_executor("local")).run_shards(shards, work)
+        standalone = [a for a in augmenters if a.name in STANDALONE_METHODS]
+        if standalone:
+            if not store.done(STANDALONE_KEY):
+                for aug in standalone:
+                    aug.load()
+                result = process_shard(STANDALONE_KEY, [], [], standalone, work.chain,
+                                       done.layout or ALPACA, standalone=True)
+                store.save(result)
+                done.timings.update(result.stats["timings"])
+            done.keys.append(STANDALONE_KEY)
+    finally:
+        for aug in augmenters:
+            aug.unload()
+        work.ctx.engines.unload_all()
+        work.ctx.cache.close()
+    return done
+
+
+def _build_guard(cfg: Config, eval_sets: list, embedder: Any, timings: Counter,
+                 progress: Progress, notices: list[str]) -> ContaminationGuard | None:
+    """The contamination guard over the eval sets (None without any), timed into `timings`."""
+    if not eval_sets:
+        return None
+    t0 = time.perf_counter()
+    guard = build_guard(cfg, eval_sets, embedder.encode, embedder)
+    timings["contamination_index"] += time.perf_counter() - t0
+    timings["contamination_encode_eval"] += guard.timings["encode_eval"]
+    for note in guard.notes:
+        progress(f"notice: {note}", 0, None)
+    notices.extend(guard.notes)
+    return guard
 
 
 def finish(

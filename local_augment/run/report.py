@@ -183,6 +183,26 @@ def _contamination(c: dict[str, Any]) -> str:
     return "".join(out)
 
 
+def _histograms(hist: dict[str, Any], window: dict[str, Any]) -> list[str]:
+    """Similarity to source (keep window dashed) and length ratio, per method."""
+    sections: list[str] = []
+    bins = hist.get("similarity_bins", [0, 1])
+    for i, (method, values) in enumerate(hist.get("similarity", {}).items()):
+        w = window.get(method, {})
+        marks = tuple(v for v in (w.get("similarity_min"), w.get("similarity_max"))
+                      if v is not None and bins[0] <= v <= bins[-1])
+        sections.append(f"<h3>Similarity to source: {html.escape(method)} "
+                        "(keep window dashed)</h3>")
+        sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=marks,
+                              lo=bins[0], hi=bins[-1], unit="cosine to source"))
+    rbins = hist.get("length_ratio_bins", [0, 4])
+    for i, (method, values) in enumerate(hist.get("length_ratio", {}).items()):
+        sections.append(f"<h3>Length ratio: {html.escape(method)}</h3>")
+        sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=(1.0,),
+                              lo=rbins[0], hi=rbins[-1], unit="length ratio, variant/source"))
+    return sections
+
+
 def render_html(report: dict[str, Any]) -> str:
     counts = report.get("counts", {})
     hist = report.get("histograms", {})
@@ -204,20 +224,7 @@ def render_html(report: dict[str, Any]) -> str:
     if report.get("diagnosis"):
         sections[:0] = ["<h2>Diagnosis</h2><ul>" + "".join(
             f"<li>{html.escape(d)}</li>" for d in report["diagnosis"]) + "</ul>"]
-    bins = hist.get("similarity_bins", [0, 1])
-    for i, (method, values) in enumerate(hist.get("similarity", {}).items()):
-        w = window.get(method, {})
-        marks = tuple(v for v in (w.get("similarity_min"), w.get("similarity_max"))
-                      if v is not None and bins[0] <= v <= bins[-1])
-        sections.append(f"<h3>Similarity to source: {html.escape(method)} "
-                        "(keep window dashed)</h3>")
-        sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=marks,
-                              lo=bins[0], hi=bins[-1], unit="cosine to source"))
-    rbins = hist.get("length_ratio_bins", [0, 4])
-    for i, (method, values) in enumerate(hist.get("length_ratio", {}).items()):
-        sections.append(f"<h3>Length ratio: {html.escape(method)}</h3>")
-        sections.append(_bars(values, colour=COLOURS[i % len(COLOURS)], marks=(1.0,),
-                              lo=rbins[0], hi=rbins[-1], unit="length ratio, variant/source"))
+    sections += _histograms(hist, window)
     if report.get("diversity"):
         sections[1:1] = ["<h2>Diversity</h2>", _diversity(report)]
     if report.get("samples"):
@@ -236,6 +243,10 @@ def render_html(report: dict[str, Any]) -> str:
     if report.get("notices"):
         sections.insert(0, "<h2>Notices</h2><ul>" + "".join(
             f"<li>{html.escape(n)}</li>" for n in report["notices"]) + "</ul>")
+    return _page(report, sections)
+
+
+def _page(report: dict[str, Any], sections: list[str]) -> str:
     style = ("body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:980px}"
              "pre{white-space:pre-wrap;font-size:12px;overflow-x:auto}.note{color:#555;"
              "font-size:13px}table.rows td{vertical-align:top;font-size:13px;min-width:8em}"

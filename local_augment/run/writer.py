@@ -14,12 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from local_augment.data.formats import (
-    PARQUET,
-    AtomicJsonlWriter,
-    write_jsonl_rows,
-    write_parquet_rows,
-)
+from local_augment.data.atomic import AtomicJsonlWriter, write_jsonl_rows, write_parquet_rows
+from local_augment.data.formats import PARQUET
 from local_augment.data.records import ALPACA, PROVENANCE_KEY, Candidate, Example
 from local_augment.quality.diversity import DistinctN, Novelty
 from local_augment.shard.process import as_example, prompt_text

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from local_augment.engines.translator import (
-    CT2Translator,
-    Decode,
-    TransformersTranslator,
-    choose_engine,
-    open_translator,
-)
+from local_augment.engines.translator import Decode, TransformersTranslator
+from local_augment.engines.translators import CT2Translator, choose_engine, open_translator
 from local_augment.errors import ModelError
 
 TEXTS = [
