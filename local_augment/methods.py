@@ -25,7 +25,7 @@ class Method:
     summary: str = ""
     # the section's pydantic model, for a method whose section is not one of Config's own fields
     settings: Any = None
-    # the method's own defaults for QC check settings (config_checks.CHECK_FIELDS); the user's
+    # the method's own defaults for QC check settings (config/checks.py CHECK_FIELDS); the user's
     # `qc.methods.<name>` overrides them
     qc: dict[str, Any] = field(default_factory=dict)
     # what the report suggests when the method keeps almost nothing (quality/diagnosis.py), by

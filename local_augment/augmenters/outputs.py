@@ -6,7 +6,7 @@ one needs `brief_min_words` of prose (code blocks are kept whole, not shortened)
 at most `brief_share` of its source's words (and `brief_max_words`) and rejected here with
 `too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A variant that
 drops or invents a number, a code span or a name is QC's (`lost_detail`/`added_detail`,
-quality/lexical.py), as for every method.
+quality/lexical/), as for every method.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where the per-shard work runs: here (`local`) or on a Ray cluster (`ray`).
 
-Both executors run the same `stages.process_shard` over the same shards and hand the results to
+Both executors run the same `shard.process.process_shard` over the same shards and hand the results to
 the same `ShardStore`, so the global steps and the output files are the same.
 """
 

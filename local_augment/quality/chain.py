@@ -6,7 +6,7 @@ new words, language, embedder scores (cosine window, answered-instead, meaning),
 scored by the expensive ones (unless `exhaustive`, for benchmarks and `local-augment qc`
 calibration). Each check is switched and tuned per method through `qc` (config.CHECK_FIELDS).
 
-The same chain runs in every `augment` run (local and Ray executors, through `stages.score`) and
+The same chain runs in every `augment` run (local and Ray executors, through `shard.process.score`) and
 in `local-augment qc`, which scores pairs from a file.
 """
 

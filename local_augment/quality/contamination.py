@@ -14,7 +14,7 @@ Two matchers, over every prompt of every eval set:
   `quality.dedup.build_index`); a row whose prompt has cosine ≥ `threshold` with an eval prompt is
   contaminated. Queries go in blocks, so memory is the index plus one block.
 
-Inside a run the rows' stored vectors (normalize(e(prompt) + e(output)), see `stages.py`) are a
+Inside a run the rows' stored vectors (normalize(e(prompt) + e(output)), see `shard/process.py`) are a
 cheap prefilter: only rows whose stored vector has cosine ≥ `prefilter` with some eval prompt have
 their prompt encoded and checked against `threshold`; see `check`.
 """

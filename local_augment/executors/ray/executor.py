@@ -3,7 +3,7 @@
 The driver reads the input (ids are checked for uniqueness across the whole file, in file order,
 so reading stays sequential) and cuts it into the same shards as the local executor. Shards not
 already done become rows of a Ray Dataset; an actor pool (`ActorPoolStrategy`) rebuilds the
-augmenters and the embedder once per actor and runs `stages.process_shard` on each; the driver
+augmenters and the embedder once per actor and runs `shard.process.process_shard` on each; the driver
 saves every result as it arrives, in any order, with its `.done` marker. A killed driver therefore
 reruns and skips what is done; a lost node costs Ray a retried block and a restarted actor.
 
