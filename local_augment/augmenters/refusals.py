@@ -8,7 +8,6 @@ LLM is installed); in `template` mode they are an error naming the line.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from local_augment.augmenters.base import Augmenter, Context, stable_rng_seed
 from local_augment.augmenters.templates import load_template_sets, render, slots_for
+from local_augment.data.formats import json_lines
 from local_augment.data.records import Candidate, Example, build_row
 from local_augment.errors import ModelError, UserError
 from local_augment.quality.lexical import trivial_copy
@@ -36,34 +36,20 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise UserError(f"{path}: refusal cases file not found (refusals.cases)")
     cases, problems = [], []
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            if not raw.strip():
-                continue
-            try:
-                case = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                problems.append(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start}; "
-                                "re-encode the file as UTF-8")
-                continue
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}:{lineno}: malformed JSON ({exc.msg})")
-                continue
-            except RecursionError:
-                problems.append(f"{path}:{lineno}: JSON nested too deeply")
-                continue
-            if not isinstance(case, dict) or not isinstance(case.get("instruction"), str) \
-                    or not case["instruction"].strip():
-                problems.append(f'{path}:{lineno}: missing or empty "instruction"')
-                continue
-            for key in ("reason", "alternative"):
-                if case.get(key) is not None and not isinstance(case[key], str):
-                    problems.append(f'{path}:{lineno}: "{key}" must be a string')
-            case["_line"] = lineno
-            case["_id"] = str(case.get("id", f"line{lineno}"))
-            cases.append(case)
+    for lineno, case, problem in json_lines(path):
+        if problem is not None:
+            problems.append(f"{path}:{lineno}: {problem}")
+            continue
+        if not isinstance(case, dict) or not isinstance(case.get("instruction"), str) \
+                or not case["instruction"].strip():
+            problems.append(f'{path}:{lineno}: missing or empty "instruction"')
+            continue
+        for key in ("reason", "alternative"):
+            if case.get(key) is not None and not isinstance(case[key], str):
+                problems.append(f'{path}:{lineno}: "{key}" must be a string')
+        case["_line"] = lineno
+        case["_id"] = str(case.get("id", f"line{lineno}"))
+        cases.append(case)
     if problems:
         raise UserError("; ".join(problems[:5]) + (" …" if len(problems) > 5 else ""))
     if not cases:

@@ -9,12 +9,12 @@ its line (or Parquet row) number, with `.<turn>` for the user turns of a chat ro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local_augment.data.formats import json_lines
 from local_augment.errors import UserError
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -75,26 +75,14 @@ def _row_id(row: dict[str, Any], fallback: str) -> str:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str, str]]:
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            if not raw.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                raise UserError(f"{where}: invalid UTF-8 at byte {exc.start}") from None
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{where}: malformed JSON ({exc.msg} at column {exc.colno})") \
-                    from None
-            except RecursionError:
-                raise UserError(f"{where}: JSON nested too deeply") from None
-            prompts = _row_prompts(row, where)
-            base = _row_id(row, str(lineno))
-            for k, text in enumerate(prompts):
-                yield (base if k == 0 else f"{base}.{k}"), text
+    for lineno, row, problem in json_lines(path):
+        where = f"{path}:{lineno}"
+        if problem is not None:
+            raise UserError(f"{where}: {problem}")
+        prompts = _row_prompts(row, where)
+        base = _row_id(row, str(lineno))
+        for k, text in enumerate(prompts):
+            yield (base if k == 0 else f"{base}.{k}"), text
 
 
 def _parquet(path: Path) -> Iterator[tuple[str, str]]:

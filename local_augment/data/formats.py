@@ -190,7 +190,7 @@ def read_examples(
                                                                   or head[0::2] == b"\0\0")):
             raise UserError(f"{path}: the file is UTF-16 or UTF-32, not UTF-8; re-encode it "
                             "(e.g. iconv -f UTF-16 -t UTF-8)")
-    rows = _jsonl_rows(path) if container == JSONL else _parquet_rows(path)
+    rows = json_lines(path) if container == JSONL else _parquet_rows(path)
     ids = _IdRegistry()
     any_row = False
     for lineno, row, problem in rows:
@@ -218,7 +218,9 @@ def _raw_preview(row: Any) -> str | None:
     return text[:2000]
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def json_lines(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, parsed value, None) per non-blank line, or (line number, the raw text, what
+    is wrong) for a line that is too long, not UTF-8 or not JSON: every JSONL reader's lines."""
     for lineno, raw, problem in _iter_json_lines(path):
         if problem is not None:
             yield lineno, None, problem

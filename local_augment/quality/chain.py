@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,17 +81,6 @@ class QualityChain:
                 log.warning(note)
         return self._scorer
 
-    # (timings key, which live pairs the stage sees, the stage); cheapest first
-    STAGES: tuple[tuple[str, str, str], ...] = (
-        ("qc.lexical", "_every", "_lexical"),
-        ("qc.language", "_every", "_language"),
-        ("qc.embed", "_every", "_embed"),
-        ("qc.similarity", "_embedded", "_embedding_checks"),
-        ("qc.meaning", "_wants_meaning", "_meaning"),
-        ("qc.scorer", "_wants_lm", "_lm_checks"),
-        ("qc.judge", "_wants_judge", "_judge"),
-    )
-
     def check(self, pairs: Sequence[Pair], vectors: tuple[np.ndarray, ...] | None = None,
               *, exhaustive: bool = False) -> list[Verdict]:
         """A verdict per pair. `vectors`: unit embeddings of (variants, sources, outputs), row
@@ -99,11 +88,11 @@ class QualityChain:
         settings = {m: self.qc.checks(m) for m in {p.method for p in pairs}}
         batch = Batch(pairs, [settings[p.method] for p in pairs], [Verdict() for _ in pairs],
                       exhaustive, vectors)
-        for name, select, stage in self.STAGES:
-            todo = getattr(self, select)(batch)
+        for name, select, stage in STAGES:
+            todo = select(self, batch)
             if todo:
                 t0 = time.perf_counter()
-                getattr(self, stage)(batch, todo)
+                stage(self, batch, todo)
                 self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
         return batch.out
 
@@ -145,7 +134,6 @@ class QualityChain:
         """Whether the judge decides this pair: instruction variants that have a source."""
         return self.regime == "judged" and p.is_instruction and not p.standalone
 
-    # ------------------------------------------------------------------------------ the stages
     def _lexical(self, b: Batch, todo: list[int]) -> None:
         """The model-free checks (quality/checks.py), in order; first reason wins."""
         for i in todo:
@@ -274,6 +262,18 @@ class QualityChain:
                             equivalence=round(p_same, 4))
             if p_same < self.qc.judge_min:
                 v.reject(reasons.judge_rejected(p_same))
+
+
+# (timings key, which live pairs the stage sees, the stage); cheapest first
+STAGES: tuple[tuple[str, Callable[..., list[int]], Callable[..., None]], ...] = (
+    ("qc.lexical", QualityChain._every, QualityChain._lexical),
+    ("qc.language", QualityChain._every, QualityChain._language),
+    ("qc.embed", QualityChain._every, QualityChain._embed),
+    ("qc.similarity", QualityChain._embedded, QualityChain._embedding_checks),
+    ("qc.meaning", QualityChain._wants_meaning, QualityChain._meaning),
+    ("qc.scorer", QualityChain._wants_lm, QualityChain._lm_checks),
+    ("qc.judge", QualityChain._wants_judge, QualityChain._judge),
+)
 
 
 def create_chain(ctx: Any, embedder: Any) -> QualityChain:

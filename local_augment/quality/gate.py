@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from local_augment.config import QCConfig
 from local_augment.quality import reasons
 
 
@@ -22,13 +23,13 @@ def survivor_precision(pass_rate: float, catch: float, false_reject: float) -> f
     return good / (good + bad) if good + bad > 0 else 0.0
 
 
-def low_yield(results: Iterable[tuple[str, str | None]], qc: Any) -> dict[str, str]:
+def low_yield(results: Iterable[tuple[str, str | None]], qc: QCConfig) -> dict[str, str]:
     """Generators whose survivors are estimated to be mostly QC's misses, each with its
     `low_yield_method` reason (`survivor_precision` below `qc.survivor_precision_min`).
 
     `results`: (generator, reason or None) for every candidate of the run: a method, or a
     method and its kind ("outputs:brief", `Candidate.generator`), judged with the method's QC
-    settings (`qc`: the run's QCConfig). Near-copies (trivial copies, too few new words, above
+    settings. Near-copies (trivial copies, too few new words, above
     the cosine window) say nothing about a generator's errors and are not counted; every other
     reason is a failure.
     """

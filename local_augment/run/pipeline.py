@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from local_augment.engines.cache import ModelCache
 from local_augment.engines.embedder import open_embedder
 from local_augment.engines.manifest import load_manifest
 from local_augment.errors import UserError
-from local_augment.executors import Executor, ShardWork, get_executor
+from local_augment.executors import Executor, ShardsDone, ShardWork, get_executor
 from local_augment.methods import STANDALONE_METHODS
 from local_augment.progress import reporting
 from local_augment.quality.chain import create_chain
@@ -156,7 +156,7 @@ def _checked_input(input_path: Path, fmt: str | None) -> str:
     return container_of(input_path, fmt)
 
 
-def _generate(work: ShardWork, shards: Any, executor: Executor | None) -> Any:
+def _generate(work: ShardWork, shards: Iterator[Any], executor: Executor | None) -> ShardsDone:
     """Generate and score every shard on the executor, then the standalone rows (refusals) once
     on the driver; every engine is unloaded after. Returns the executor's result, keys
     extended by the standalone shard."""
