@@ -11,14 +11,14 @@ import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-Callback = Callable[[str, int, int | None], None]
+Progress = Callable[[str, int, int | None], None]  # (stage, done, total)
 Tick = Callable[[int], None]
 
-_current: contextvars.ContextVar[Callback | None] = contextvars.ContextVar("progress", default=None)
+_current: contextvars.ContextVar[Progress | None] = contextvars.ContextVar("progress", default=None)
 
 
 @contextmanager
-def reporting(callback: Callback | None) -> Iterator[None]:
+def reporting(callback: Progress | None) -> Iterator[None]:
     """Route `stage` ticks to `callback` (stage, done, total) while the block runs."""
     token = _current.set(callback)
     try:

@@ -21,7 +21,8 @@ from local_augment.augmenters.base import Augmenter, Context
 from local_augment.config import BacktranslationConfig
 from local_augment.data.records import Candidate, Example
 from local_augment.engines.cache import ModelCache
-from local_augment.engines.translator import Decode, Translator
+from local_augment.engines.protocols import TextTranslator
+from local_augment.engines.translator import Decode
 from local_augment.engines.translators import open_translator
 from local_augment.errors import ModelError
 from local_augment.quality import spans
@@ -39,8 +40,8 @@ class Pivot:
     """One pivot language: its two translators and their provenance records."""
 
     lang: str
-    forward: Translator
-    backward: Translator
+    forward: TextTranslator
+    backward: TextTranslator
     forward_info: dict[str, Any]
     backward_info: dict[str, Any]
 
@@ -176,7 +177,7 @@ class Backtranslation(Augmenter):
         self.fields = list(dict.fromkeys(cfg.fields))
         self.cache = cache or ModelCache(None)
 
-    def _translate(self, translator: Translator, info: dict[str, Any], texts: list[str],
+    def _translate(self, translator: TextTranslator, info: dict[str, Any], texts: list[str],
                    n: int) -> list[list[str]]:
         """Translations of `texts`, from the model-output cache where already made."""
         key = f"{info.get('name')}:{info.get('checksum')}:{translator.engine}"

@@ -1,37 +1,18 @@
-"""The augmenter interface and the context every augmenter is built with."""
+"""The augmenter interface; `Context` (engines/context.py), what every augmenter is built with,
+is re-exported here for methods and plugins."""
 
 from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from local_augment.config import Config
 from local_augment.data.records import Candidate, Example
-from local_augment.engines.base import EnginePool
-from local_augment.engines.cache import ModelCache
-from local_augment.engines.manifest import Manifest
+from local_augment.engines.context import Context  # noqa: F401 - re-exported
 from local_augment.methods import REGISTRY
-
-
-@dataclass
-class Context:
-    """What an augmenter may use: the config, the model store, the run seed, shared engines.
-
-    `engines` holds engines used by several methods (one LLM for paraphrase, outputs, refusals
-    and the judge), built on first use and unloaded by the pipeline at the end of the run.
-    `cache` holds model outputs by (model checksum, params, text): engines call `cache.map`.
-    """
-
-    config: Config
-    manifest: Manifest
-    seed: int
-    engines: EnginePool = field(default_factory=EnginePool)
-    cache: ModelCache = field(default_factory=lambda: ModelCache(None))
 
 
 class Augmenter(ABC):

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+from local_augment.engines.context import Context
 from local_augment.engines.llm import Sampling, get_llm
 from local_augment.engines.llm.prompting import extract_json, load_prompt
 from local_augment.quality import reasons
@@ -45,7 +46,7 @@ def _missing(case: dict[str, Any]) -> bool:
     return any(not str(case.get(f) or "").strip() for f in FIELDS)
 
 
-def fill_missing(cases: list[dict], ctx: Any) -> list[dict]:
+def fill_missing(cases: list[dict], ctx: Context) -> list[dict]:
     """Copies of `cases` with reason and alternative filled in by the LLM where they were missing.
 
     Given values are kept. A filled case gains `_generated: True` and `llm` (model, template,
@@ -81,7 +82,7 @@ def fill_missing(cases: list[dict], ctx: Any) -> list[dict]:
     return out
 
 
-def reword_replies(cases: list[dict], ctx: Any, k: int) -> dict[str, list[dict[str, str]]]:
+def reword_replies(cases: list[dict], ctx: Context, k: int) -> dict[str, list[dict[str, str]]]:
     """Up to `k` rewordings of each case's reason and alternative, by case id.
 
     One `chat` call, `k` samples per case. A rewording is kept only when both parts parse, differ

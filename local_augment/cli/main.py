@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from local_augment.cli.progress import BarProgress
-from local_augment.config import load_config
+from local_augment.config import Config, load_config
 from local_augment.data.formats import FORMAT_CHOICES
 from local_augment.errors import UserError
 from local_augment.methods import METHODS
@@ -139,7 +139,7 @@ def augment(click_ctx: click.Context, input_path: Path, output_dir: Path,
         click.secho(line, fg="yellow", err=True)
 
 
-def _with_eval_sets(cfg: Any, eval_sets: tuple[Path, ...], drop: bool) -> Any:
+def _with_eval_sets(cfg: Config, eval_sets: tuple[Path, ...], drop: bool) -> Config:
     """The config with --eval-set files added to qc.eval_sets and --drop-contaminated applied."""
     if eval_sets:
         cfg.qc.eval_sets = [*cfg.qc.eval_sets, *eval_sets]

@@ -112,7 +112,7 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
             base.update({k: v for k, v in over.model_dump().items() if v is not None})
         return base
 
-    def checks(self, method: str) -> Any:
+    def checks(self, method: str) -> CheckSettings:  # type: ignore[valid-type]
         """The effective check settings for one method, typed (a `CheckSettings`)."""
         return CheckSettings.model_construct(**self.settings(method))
 

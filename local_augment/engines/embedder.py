@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from local_augment.config import Config
 from local_augment.engines.base import Engine
-from local_augment.engines.manifest import pick_device
+from local_augment.engines.manifest import Manifest, pick_device
 from local_augment.progress import chunks, stage
 
 log = logging.getLogger("local_augment.embedder")
@@ -166,7 +167,7 @@ def get_embedder(path: str | Path, *, device: str = "auto", batch_size: int = 12
     return _LOADED[key]
 
 
-def open_embedder(cfg: Any, manifest: Any) -> Embedder:
+def open_embedder(cfg: Config, manifest: Manifest) -> Embedder:
     """The configured embedder (`cfg.embedder`), installed and verified (a one-line ModelError
     if not), shared by everything in this process."""
     _, path = manifest.require(cfg.embedder.model, "embedder")

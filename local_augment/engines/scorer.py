@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from local_augment.engines.base import Engine
 from local_augment.engines.manifest import pick_device
-from local_augment.progress import stage
+from local_augment.progress import Tick, stage
 
 log = logging.getLogger("local_augment.scorer")
-Tick = Callable[[int], None]
 
 
 @dataclass(frozen=True)

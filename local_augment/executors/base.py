@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from local_augment.augmenters.base import Augmenter, Context
 from local_augment.data.records import ALPACA, Example
+from local_augment.engines.protocols import Encoder
+from local_augment.progress import Progress
+from local_augment.quality.chain import QualityChain
 from local_augment.shard.store import ShardStore
 
 log = logging.getLogger("local_augment.executors")
 Shard = tuple[str, list[Example], list[dict[str, Any]]]
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -29,11 +31,11 @@ class ShardWork:
     ctx: Context
     methods: list[str]
     augmenters: list[Augmenter]
-    embedder: Any
+    embedder: Encoder
     store: ShardStore
     progress: Progress
     total_rows: int | None = None
-    chain: Any = None
+    chain: QualityChain | None = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +30,14 @@ from local_augment.quality.language import wrong_language
 from local_augment.quality.meaning import align, meaning_score
 from local_augment.quality.pair import Pair, Verdict
 
+if TYPE_CHECKING:
+    from local_augment.config.checks import CheckSettings
+    from local_augment.engines.context import Context
+    from local_augment.engines.protocols import Encoder, Scorer
+
+    # a scorer, a zero-argument factory of one (None: no scorer model installed), or None
+    ScorerSource = Scorer | Callable[[], Scorer | None] | None
+
 log = logging.getLogger("local_augment.qc")
 
 
@@ -39,7 +47,7 @@ class Batch:
     embeddings once the embed stage has made them (rows aligned with `embedded`)."""
 
     pairs: Sequence[Pair]
-    cfg: list[Any]
+    cfg: list[CheckSettings]
     out: list[Verdict]
     exhaustive: bool
     given: tuple[np.ndarray, ...] | None
@@ -61,7 +69,7 @@ class QualityChain:
     equivalence bar does not apply to them).
     """
 
-    def __init__(self, qc: QCConfig, embedder: Any, scorer: Any = None,
+    def __init__(self, qc: QCConfig, embedder: Encoder, scorer: ScorerSource = None,
                  judge: Judge | None = None) -> None:
         self.qc = qc
         self.embedder = embedder
@@ -71,7 +79,7 @@ class QualityChain:
         self.timings: dict[str, float] = {}
 
     @property
-    def scorer(self) -> Any:
+    def scorer(self) -> Scorer | None:
         if callable(self._scorer) and not hasattr(self._scorer, "loglik"):
             self._scorer = self._scorer()
             if self._scorer is None:
@@ -118,7 +126,7 @@ class QualityChain:
         """The texts whose token vectors the meaning check may ask for: the embedder keeps
         them from the pass that makes the sentence vectors (one forward pass per text)."""
         want: set[str] = set()
-        settings: dict[str, Any] = {}
+        settings: dict[str, CheckSettings] = {}
         for p in pairs:
             c = settings.setdefault(p.method, self.qc.checks(p.method))
             if c.meaning or self._judged(p):
@@ -276,11 +284,11 @@ STAGES: tuple[tuple[str, Callable[..., list[int]], Callable[..., None]], ...] = 
 )
 
 
-def create_chain(ctx: Any, embedder: Any) -> QualityChain:
+def create_chain(ctx: Context, embedder: Encoder) -> QualityChain:
     """The run's chain: the scorer LM from the manifest on first use, the run's LLM as judge."""
     qc = ctx.config.qc
 
-    def scorer() -> Any:
+    def scorer() -> Scorer | None:
         from local_augment.engines.scorer import get_scorer
         from local_augment.errors import ModelError
 

@@ -10,19 +10,22 @@ its field in config/checks.py and one test.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from local_augment.quality import lexical, reasons
 from local_augment.quality.pair import Pair, Verdict
 
-Check = Callable[[Pair, Any], "str | None"]
+if TYPE_CHECKING:
+    from local_augment.config.checks import CheckSettings
+
+Check = Callable[[Pair, "CheckSettings"], "str | None"]
 
 
-def empty(p: Pair, _c: Any) -> str | None:
+def empty(p: Pair, _c: CheckSettings) -> str | None:
     return reasons.EMPTY if not p.variant.strip() else None
 
 
-def artifacts(p: Pair, c: Any) -> str | None:
+def artifacts(p: Pair, c: CheckSettings) -> str | None:
     """Prompt or answer-format text the source lacks; for requests also a dangling colon or a
     truncation; for outputs the instruction echoed."""
     if not c.artifacts:
@@ -41,7 +44,7 @@ def artifacts(p: Pair, c: Any) -> str | None:
     return reasons.artifact(what) if what is not None else None
 
 
-def kind(p: Pair, c: Any) -> str | None:
+def kind(p: Pair, c: CheckSettings) -> str | None:
     """An output variant that is not its kind (a brief one not shorter, a bulleted one no list)."""
     if not (c.kind and p.field == "output"):
         return None
@@ -49,12 +52,12 @@ def kind(p: Pair, c: Any) -> str | None:
     return reasons.not_its_kind(what) if what is not None else None
 
 
-def trivial_copy(p: Pair, c: Any) -> str | None:
+def trivial_copy(p: Pair, c: CheckSettings) -> str | None:
     return reasons.TRIVIAL_COPY if c.trivial_copy and lexical.trivial_copy(p.variant, p.source) \
         else None
 
 
-def answered(p: Pair, c: Any) -> str | None:
+def answered(p: Pair, c: CheckSettings) -> str | None:
     """A request that restates itself and answers, or is rewritten as its answer."""
     if c.answered and p.is_instruction and (lexical.restates_then_answers(p.variant, p.source)
                                             or lexical.answers_how(p.variant, p.source)):
@@ -62,38 +65,38 @@ def answered(p: Pair, c: Any) -> str | None:
     return None
 
 
-def details(p: Pair, c: Any) -> str | None:
+def details(p: Pair, c: CheckSettings) -> str | None:
     if not (c.lost_detail or c.added_detail):
         return None
     return lexical.detail_change(p.variant, p.source, lost=c.lost_detail, added=c.added_detail,
                                  request=p.is_instruction)
 
 
-def negation(p: Pair, c: Any) -> str | None:
+def negation(p: Pair, c: CheckSettings) -> str | None:
     return reasons.NEGATION_FLIP if c.negation and lexical.negation_flip(p.variant, p.source) \
         else None
 
 
-def perspective(p: Pair, c: Any) -> str | None:
+def perspective(p: Pair, c: CheckSettings) -> str | None:
     if c.perspective and p.is_instruction and (lexical.perspective_changed(p.variant, p.source)
                                                or lexical.assistant_voice(p.variant, p.source)):
         return reasons.PERSPECTIVE_CHANGED
     return None
 
 
-def asks_how(p: Pair, c: Any) -> str | None:
+def asks_how(p: Pair, c: CheckSettings) -> str | None:
     if c.perspective and p.is_instruction and lexical.asks_how_instead(p.variant, p.source):
         return reasons.ASKS_HOW
     return None
 
 
-def length(p: Pair, c: Any) -> str | None:
+def length(p: Pair, c: CheckSettings) -> str | None:
     ratio = lexical.length_ratio(p.variant, p.source)  # unrounded, unlike the score
     return None if c.length_ratio_min <= ratio <= c.length_ratio_max \
         else reasons.length_ratio(ratio)
 
 
-def new_words(p: Pair, c: Any) -> str | None:
+def new_words(p: Pair, c: CheckSettings) -> str | None:
     fresh = lexical.new_word_count(p.variant, p.source)
     return reasons.few_new_words(fresh) if fresh < c.min_new_words else None
 
@@ -102,7 +105,7 @@ LEXICAL_CHECKS: tuple[Check, ...] = (empty, artifacts, kind, trivial_copy, answe
                                      negation, perspective, asks_how, length, new_words)
 
 
-def run_lexical(p: Pair, c: Any, v: Verdict) -> None:
+def run_lexical(p: Pair, c: CheckSettings, v: Verdict) -> None:
     """Every lexical check on one pair (the length scores first); the first reason wins."""
     v.scores.update(length_ratio=round(lexical.length_ratio(p.variant, p.source), 4),
                     new_words=float(lexical.new_word_count(p.variant, p.source)))

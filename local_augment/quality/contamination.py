@@ -23,18 +23,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from local_augment.data.eval_sets import EvalSet
+from local_augment.engines.protocols import EncodeFn
 from local_augment.quality.dedup import build_index
 from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.ngram_index import NgramTable, tokens, windows
 from local_augment.quality.reasons import eval_contamination
 
-Encoder = Callable[[Sequence[str]], np.ndarray]
 BLOCK = 8192  # rows per FAISS query block
 ENCODE_CHUNK = 65_536  # eval prompts per encode call (float32 only for one chunk)
 
@@ -57,7 +57,7 @@ class Hit:
 class ContaminationGuard:
     """N-gram and embedding matching of rows against every prompt of the given eval sets."""
 
-    def __init__(self, sets: Sequence[EvalSet], encode: Encoder | None, *, n: int = 13,
+    def __init__(self, sets: Sequence[EvalSet], encode: EncodeFn | None, *, n: int = 13,
                  min_tokens: int = 3, threshold: float = 0.8, prefilter: float = 0.5,
                  exact_max: int = 50_000, nprobe: int = 16, seed: int = 0,
                  cache: EvalVectorCache | None = None) -> None:

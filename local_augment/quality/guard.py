@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from local_augment.data.atomic import write_jsonl_rows
 from local_augment.data.eval_sets import EvalSet, read_eval_sets
 from local_augment.data.records import MESSAGES, Candidate
 from local_augment.engines.manifest import load_manifest
+from local_augment.engines.protocols import Encoder
 from local_augment.quality.contamination import ContaminationGuard, Hit
 from local_augment.quality.eval_vectors import EvalVectorCache
 from local_augment.quality.reasons import contaminated_source
@@ -39,19 +39,20 @@ def load_sets(cfg: Config) -> list[EvalSet]:
     return read_eval_sets(cfg.qc.eval_sets)
 
 
-def build_guard(cfg: Config, sets: list[EvalSet], encode: Callable | None,
-                embedder: Any = None) -> ContaminationGuard:
-    """The guard over `sets`; with the `embedder` (the engine `encode` belongs to), eval-set
-    vectors are cached across runs, keyed by the embedder's model checksum and engine."""
+def build_guard(cfg: Config, sets: list[EvalSet], embedder: Encoder | None) -> ContaminationGuard:
+    """The guard over `sets`; with an `embedder` it also matches by embedding, and eval-set
+    vectors are cached across runs, keyed by the embedder's model checksum and engine (None:
+    n-grams only)."""
     q = cfg.qc
     cache = vector_cache(cfg, embedder) if embedder is not None else None
+    encode = embedder.encode if embedder is not None else None
     return ContaminationGuard(sets, encode, n=q.eval_ngram, min_tokens=q.eval_min_tokens,
                               threshold=q.eval_threshold, prefilter=q.eval_prefilter,
                               exact_max=q.eval_exact_max, nprobe=q.eval_nprobe,
                               seed=cfg.run.seed, cache=cache)
 
 
-def vector_cache(cfg: Config, embedder: Any) -> EvalVectorCache:
+def vector_cache(cfg: Config, embedder: Encoder) -> EvalVectorCache:
     """The eval-vector cache for this embedder: its manifest checksum (when it is the configured
     model) and what it says it is, so a stand-in embedder never shares entries with a model."""
     manifest = load_manifest(cfg.run.models_dir)

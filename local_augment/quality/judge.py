@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
 
 from local_augment.engines.llm.prompting import PROMPTS_DIR
+from local_augment.engines.protocols import ChatModel
 
 Judge = Callable[[list[tuple[str, str]]], list[tuple[float, float]]]
 
@@ -38,7 +38,7 @@ def judge_conversations(text: str, pairs: Sequence[tuple[str, str]]) -> list[lis
     return [[*prefix, {"role": "user", "content": _ask(text, a, b)}] for a, b in pairs]
 
 
-def llm_judge(llm: Any, text: str) -> Judge:
+def llm_judge(llm: ChatModel, text: str) -> Judge:
     """(P(yes) for source→variant, P(yes) for variant→source) per pair, from one batch."""
     def judge(pairs: list[tuple[str, str]]) -> list[tuple[float, float]]:
         both = judge_conversations(text, [*pairs, *((b, a) for a, b in pairs)])

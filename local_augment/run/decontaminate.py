@@ -20,8 +20,10 @@ from typing import Any
 from local_augment.config import Config
 from local_augment.data.atomic import AtomicJsonlWriter, write_jsonl_rows, write_parquet_rows
 from local_augment.data.formats import PARQUET, container_of, read_examples
+from local_augment.data.records import Example
 from local_augment.engines.manifest import load_manifest
 from local_augment.errors import BadRow, UserError
+from local_augment.quality.contamination import ContaminationGuard
 from local_augment.quality.guard import (
     build_guard,
     checked_text,
@@ -53,7 +55,7 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
     from local_augment.engines.embedder import open_embedder
 
     embedder = open_embedder(cfg, load_manifest(cfg.run.models_dir))
-    guard = build_guard(cfg, sets, embedder.encode, embedder)
+    guard = build_guard(cfg, sets, embedder)
     for note in guard.notes:
         print(note, file=sys.stderr)
     drop = cfg.qc.drop_contaminated
@@ -83,7 +85,7 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
     return report
 
 
-def _checked_rows(examples: Iterator[Any], guard: Any, drop: bool, provenance: bool,
+def _checked_rows(examples: Iterator[Example | BadRow], guard: ContaminationGuard, drop: bool, provenance: bool,
                   rejects: AtomicJsonlWriter, records: list[dict[str, Any]],
                   counts: Counter) -> Iterator[dict[str, Any]]:
     """The rows to keep, checked in chunks; bad and dropped rows go to `rejects`, matches to

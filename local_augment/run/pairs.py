@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from local_augment.config import Config
 from local_augment.data.atomic import AtomicJsonlWriter
 from local_augment.engines.manifest import load_manifest
 from local_augment.errors import UserError
@@ -82,7 +83,7 @@ def read_pairs(path: Path, method: str | None = None) -> Iterator[tuple[dict[str
             yield item, pair_of(item, where, method)
 
 
-def score_pairs(path: Path, cfg: Any, out_path: Path | None, *, exhaustive: bool = False,
+def score_pairs(path: Path, cfg: Config, out_path: Path | None, *, exhaustive: bool = False,
                 chunk: int = 4096, method: str | None = None, gate: bool = False
                 ) -> tuple[int, Counter[str], list[str]]:
     """Score every pair of `path` with the run's chain, and with `gate` the low-yield gate (a

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,15 +21,17 @@ from typing import Any
 from local_augment.augmenters import build_augmenters
 from local_augment.augmenters.base import Context
 from local_augment.config import Config
+from local_augment.data.eval_sets import EvalSet
 from local_augment.data.formats import container_of
 from local_augment.data.records import ALPACA
 from local_augment.engines.cache import ModelCache
 from local_augment.engines.embedder import open_embedder
 from local_augment.engines.manifest import load_manifest
+from local_augment.engines.protocols import Encoder
 from local_augment.errors import UserError
 from local_augment.executors import Executor, ShardsDone, ShardWork, get_executor
 from local_augment.methods import STANDALONE_METHODS
-from local_augment.progress import reporting
+from local_augment.progress import Progress, reporting
 from local_augment.quality.chain import create_chain
 from local_augment.quality.contamination import ContaminationGuard
 from local_augment.quality.diagnosis import diagnose, shown_to_help
@@ -51,7 +53,6 @@ from local_augment.shard.process import process_shard
 from local_augment.shard.store import ShardStore
 
 log = logging.getLogger("local_augment.run.pipeline")
-Progress = Callable[[str, int, int | None], None]
 STANDALONE_KEY = "standalone"
 
 
@@ -181,13 +182,13 @@ def _generate(work: ShardWork, shards: Iterator[Any], executor: Executor | None)
     return done
 
 
-def _build_guard(cfg: Config, eval_sets: list, embedder: Any, timings: Counter,
+def _build_guard(cfg: Config, eval_sets: list[EvalSet], embedder: Encoder, timings: Counter,
                  progress: Progress, notices: list[str]) -> ContaminationGuard | None:
     """The contamination guard over the eval sets (None without any), timed into `timings`."""
     if not eval_sets:
         return None
     t0 = time.perf_counter()
-    guard = build_guard(cfg, eval_sets, embedder.encode, embedder)
+    guard = build_guard(cfg, eval_sets, embedder)
     timings["contamination_index"] += time.perf_counter() - t0
     timings["contamination_encode_eval"] += guard.timings["encode_eval"]
     for note in guard.notes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,12 +17,12 @@ import numpy as np
 from local_augment.augmenters.base import Augmenter
 from local_augment.augmenters.llm_base import LLMAugmenter
 from local_augment.data.records import MESSAGES, Candidate, Example
+from local_augment.engines.protocols import Encoder
 from local_augment.quality.chain import QualityChain
 from local_augment.quality.pair import Pair
 from local_augment.shard.store import ShardResult
 
 log = logging.getLogger("local_augment.shard.process")
-Encoder = Callable[..., np.ndarray]  # texts (and keep_tokens=) -> unit vectors
 
 
 def prompt_text(ex: Example) -> str:
@@ -44,11 +44,11 @@ class TextTable:
     def add(self, text: str) -> int:
         return self.index.setdefault(text, len(self.index))
 
-    def encode(self, encode: Encoder, keep_tokens: Collection[str] = ()) -> np.ndarray:
-        """Every distinct text's vector; `keep_tokens` as in `Embedder.encode`."""
+    def encode(self, encoder: Encoder, keep_tokens: Collection[str] = ()) -> np.ndarray:
+        """Every distinct text's vector; `keep_tokens` as in `Encoder.encode`."""
         if keep_tokens:
-            return encode(list(self.index), keep_tokens=keep_tokens)
-        return encode(list(self.index))
+            return encoder.encode(list(self.index), keep_tokens=keep_tokens)
+        return encoder.encode(list(self.index))
 
 
 def _row_vectors(vecs: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray:
@@ -108,7 +108,7 @@ def score(
         ex = as_example(candidates[i], layout)
         qc_idx.append((table.add(p.variant), table.add(p.source), table.add(p.output)))
         cand_pairs.append((table.add(prompt_text(ex)), table.add(ex.output)))
-    vecs = table.encode(chain.embedder.encode, chain.token_texts(pairs))
+    vecs = table.encode(chain.embedder, chain.token_texts(pairs))
     timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t0
     t0 = time.perf_counter()
     dim = vecs.shape[1]

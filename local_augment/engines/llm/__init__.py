@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
 
 from local_augment.config import LLMConfig
+from local_augment.engines.context import Context
 from local_augment.engines.llm.base import TOP_LOGPROBS, LLMEngine, Sampling, yes_share
 from local_augment.engines.llm.cached import CachedLLM
 from local_augment.engines.manifest import Manifest
@@ -54,7 +54,7 @@ def create_engine(cfg: LLMConfig, manifest: Manifest, seed: int = 0) -> LLMEngin
     return VLLMEngine(cfg, path, info, seed)  # type: ignore[arg-type]
 
 
-def get_llm(ctx: Any) -> LLMEngine:
+def get_llm(ctx: Context) -> LLMEngine:
     """The run's one LLM engine (through the run's model-output cache), built on first use.
 
     Kept in the run's `EnginePool` (`ctx.engines`) under "llm". Loading is left to the first
