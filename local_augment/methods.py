@@ -19,8 +19,7 @@ class Method:
     name: str
     module: str  # exposes `create(ctx) -> Augmenter | None` (ModelError: models missing)
     section: str  # its config section (Config.<section>)
-    uses_llm: bool = False
-    uses_translator: bool = False
+    uses_llm: bool = False  # calls the run's shared LLM (its own models: `Augmenter.models()`)
     standalone: bool = False  # makes rows with no source example, once per run, on the driver
     summary: str = ""
     # the section's pydantic model, for a method whose section is not one of Config's own fields
@@ -51,7 +50,7 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
                "perspective": False, "trivial_copy": False, "fluency": False, "meaning": False,
                "fit": False, "survivor_precision_min": 0.0}),
     Method("backtranslation", "local_augment.augmenters.backtranslation", "backtranslation",
-           uses_translator=True, summary="instruction -> pivot language(s) -> English",
+           summary="instruction -> pivot language(s) -> English",
            hints={"near_copy": "the translators give back the source; try "
                                "backtranslation.decoding: sample, or more pivots",
                   "*": "check the opus-mt models (`local-augment models list`)"}),

@@ -123,8 +123,8 @@ def test_path_fields_are_found_by_type_and_resolved(tmp_path):
 
 
 def test_the_models_a_run_records_follow_its_augmenters_not_method_names():
-    """A run whose refusals fill in missing fields with the LLM records the LLM; a method's
-    entry, not its name, says it translates."""
+    """A run whose refusals fill in missing fields with the LLM records the LLM; what else a
+    method uses (a translator) comes from its augmenter's `models()`, not from its name."""
     from types import SimpleNamespace
 
     import pytest
@@ -137,9 +137,14 @@ def test_the_models_a_run_records_follow_its_augmenters_not_method_names():
     cfg = load_config()
     if not manifest.path(manifest.get(cfg.llm.model)).is_dir():
         pytest.skip("the embedded LLM is not installed (make models)")
-    refusals = SimpleNamespace(name="refusals", uses_llm=True)
-    assert "llm" in models_used(manifest, cfg, [refusals])
-    assert "llm" not in models_used(manifest, cfg, [SimpleNamespace(name="refusals",
-                                                                     uses_llm=False)])
-    assert "llm" not in models_used(manifest, cfg, [SimpleNamespace(name="templates",
-                                                                     uses_llm=False)])
+
+    def aug(name, uses_llm, models=None):
+        return SimpleNamespace(name=name, uses_llm=uses_llm, models=lambda: dict(models or {}))
+
+    assert "llm" in models_used(manifest, cfg, [aug("refusals", True)])
+    assert "llm" not in models_used(manifest, cfg, [aug("refusals", False)])
+    assert "llm" not in models_used(manifest, cfg, [aug("templates", False)])
+    # any installed model an augmenter names is recorded under its role, with its checksum
+    got = models_used(manifest, cfg, [aug("templates", False, {"translator xx": cfg.llm.model})])
+    assert got["translator xx"] == manifest.describe(manifest.get(cfg.llm.model))
+    assert "translator xx" not in models_used(manifest, cfg, [aug("t", False, {"translator xx": "nope"})])

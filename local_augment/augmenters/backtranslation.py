@@ -194,6 +194,13 @@ class Backtranslation(Augmenter):
             p.forward.unload()
             p.backward.unload()
 
+    def models(self) -> dict[str, str]:
+        out = {}
+        for p in self.pivots:
+            out[f"translator {SOURCE_LANG}-{p.lang}"] = p.forward_info["name"]
+            out[f"translator {p.lang}-{SOURCE_LANG}"] = p.backward_info["name"]
+        return out
+
     def details(self) -> dict[str, Any]:
         return {"pivots": {p.lang: p.model() for p in self.pivots},
                 "decode": self.pivots[0].forward.decode.params(self.n)}

@@ -55,6 +55,12 @@ class Augmenter(ABC):
         """What else changes the output beyond the config section: models, prompt ids."""
         return {}
 
+    def models(self) -> dict[str, str]:
+        """The models of its own this run of the method uses, by role ("translator en-de"):
+        their names in the manifest, recorded in the report. The run's shared LLM is recorded
+        through `uses_llm`, not here (none by default)."""
+        return {}
+
     @property
     def uses_llm(self) -> bool:
         """Whether this run of the method calls the LLM: its registry entry says so (a method

@@ -18,7 +18,6 @@ from local_augment.data.formats import PARQUET, read_examples
 from local_augment.data.records import Example
 from local_augment.engines.manifest import Manifest
 from local_augment.errors import BadRow, UserError
-from local_augment.methods import REGISTRY
 from local_augment.version import __version__
 
 
@@ -93,17 +92,15 @@ def iter_shards(
 def models_used(manifest: Manifest, cfg: Config, augmenters: Sequence[Augmenter]
                 ) -> dict[str, dict]:
     """Name and checksum of each installed model the run's settings point at, by role: the
-    LLM when an augmenter of the run calls it (or the judge does), the translators when a
-    method's entry says it translates."""
+    embedder, the scorer LM when a check uses it, the LLM when an augmenter of the run calls it
+    (or the judge does), and what each augmenter says it uses of its own (`models()`)."""
     wanted = {"embedder": cfg.embedder.model}
     if cfg.qc.fluency or cfg.qc.fit:
         wanted["qc scorer"] = cfg.qc.scorer_model
     if any(a.uses_llm for a in augmenters) or cfg.qc.judge == "llm":
         wanted["llm"] = cfg.llm.model
-    if any(REGISTRY[a.name].uses_translator for a in augmenters):
-        for pivot in cfg.backtranslation.pivots:
-            wanted[f"translator en-{pivot}"] = f"opus-mt-en-{pivot}"
-            wanted[f"translator {pivot}-en"] = f"opus-mt-{pivot}-en"
+    for a in augmenters:
+        wanted.update(a.models())
     out: dict[str, dict] = {}
     for role, name in wanted.items():
         spec = manifest.models.get(name)

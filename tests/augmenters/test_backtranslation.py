@@ -109,6 +109,9 @@ def test_one_call_per_direction_per_pivot_and_multiple_pivots():
     assert all(c.row["input"] == c.text for c in cands if c.field == "input")
     # identical segments are translated once
     assert len(p_de.forward.calls[0][0]) == len(set(p_de.forward.calls[0][0]))
+    # the models the run records come from the pivots it opened
+    assert aug.models() == {"translator en-de": "opus-mt-en-de", "translator de-en": "opus-mt-de-en",
+                            "translator en-fr": "opus-mt-en-fr", "translator fr-en": "opus-mt-fr-en"}
 
 
 def test_index_is_deterministic():
