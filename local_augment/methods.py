@@ -10,7 +10,9 @@ table against it. Adding a method is its module (a subclass of `augmenters.base.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 
@@ -22,7 +24,9 @@ class Method:
     uses_llm: bool = False  # calls the run's shared LLM (its own models: `Augmenter.models()`)
     standalone: bool = False  # makes rows with no source example, once per run, on the driver
     summary: str = ""
-    # the section's pydantic model, for a method whose section is not one of Config's own fields
+    # its config section's pydantic model: the class, or "module:Class" (imported when the config
+    # is first built, so the registry stays below the config layer). Built-ins and plugins
+    # declare it the same way; the config builds `Config.<section>` from it (None: no settings)
     settings: Any = None
     # the method's own defaults for QC check settings (config/checks.py CHECK_FIELDS); the user's
     # `qc.methods.<name>` overrides them
@@ -32,17 +36,31 @@ class Method:
     # methods that use the LLM get the advice to use a bigger one
     hints: dict[str, str] = field(default_factory=dict)
 
+    def settings_model(self) -> type | None:
+        """The section's pydantic model (a "module:Class" reference imported once)."""
+        return _resolved(self.settings) if isinstance(self.settings, str) else self.settings
+
+
+@cache
+def _resolved(ref: str) -> type:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+SECTIONS = "local_augment.config.sections:"  # where the built-in methods' settings live
 
 REGISTRY: dict[str, Method] = {m.name: m for m in (
     # deterministic wrappers: trivial_copy replaces the upper cosine bound; labels are the form;
     # meaning 0.75: a wrapper keeps the whole source, its own words lower alignment precision
     Method("templates", "local_augment.augmenters.templates", "templates",
+           settings=SECTIONS + "TemplatesConfig",
            summary="the instruction as a question, a request, an imperative or a label",
            hints={"*": "the instructions' structure is rarely understood; see the rejects and "
                        "templates.forms"},
            qc={"similarity_max": 1.0, "artifact_labels": False, "meaning_min": 0.75}),
     # a refusal row is new (request and reply); only its request's form is checked
-    Method("refusals", "local_augment.augmenters.refusals", "refusals", standalone=True,
+    Method("refusals", "local_augment.augmenters.refusals", "refusals",
+           settings=SECTIONS + "RefusalsConfig", standalone=True,
            summary="refusal rows for supplied harmful edge cases",
            qc={"similarity_min": -1.0, "similarity_max": 1.0, "length_ratio_min": 1e-6,
                "length_ratio_max": 1e6, "artifact_labels": False, "answered": False,
@@ -50,14 +68,17 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
                "perspective": False, "trivial_copy": False, "fluency": False, "meaning": False,
                "fit": False, "survivor_precision_min": 0.0}),
     Method("backtranslation", "local_augment.augmenters.backtranslation", "backtranslation",
+           settings=SECTIONS + "BacktranslationConfig",
            summary="instruction -> pivot language(s) -> English",
            hints={"near_copy": "the translators give back the source; try "
                                "backtranslation.decoding: sample, or more pivots",
                   "*": "check the opus-mt models (`local-augment models list`)"}),
-    Method("paraphrase", "local_augment.augmenters.paraphrase", "paraphrase", uses_llm=True,
+    Method("paraphrase", "local_augment.augmenters.paraphrase", "paraphrase",
+           settings=SECTIONS + "ParaphraseConfig", uses_llm=True,
            summary="n paraphrases per instruction"),
     # a brief answer drops words by design: alignment recall falls, so meaning is looser
-    Method("outputs", "local_augment.augmenters.outputs", "outputs", uses_llm=True,
+    Method("outputs", "local_augment.augmenters.outputs", "outputs",
+           settings=SECTIONS + "OutputsConfig", uses_llm=True,
            summary="a brief and a bulleted version of each output",
            qc={"similarity_min": 0.6, "similarity_max": 0.98, "length_ratio_min": 0.05,
                "artifact_numbering": False, "answered": False, "fit": False,

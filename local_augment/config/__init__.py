@@ -20,7 +20,7 @@ from local_augment.config.checks import (
     default_method_checks,
 )
 from local_augment.config.fitted import load_model
-from local_augment.config.sections import (
+from local_augment.config.sections import (  # noqa: F401 - the method sections, re-exported
     BacktranslationConfig,
     EmbedderConfig,
     LLMConfig,
@@ -137,8 +137,8 @@ class RunConfig(Section):
 
 
 class Config(Section):
-    """Every section; a registered method whose section is not a field here brings its own
-    settings model (`methods.Method.settings`), validated the same way."""
+    """The run's own sections as fields; every method's section (built-in or plugin) comes
+    from its registry entry (`methods.Method.settings`), validated into `Config.<section>`."""
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     methods: list[str] = Field(
@@ -147,12 +147,7 @@ class Config(Section):
     )
     run: RunConfig = Field(default_factory=RunConfig)
     embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
-    templates: TemplatesConfig = Field(default_factory=TemplatesConfig)
-    refusals: RefusalsConfig = Field(default_factory=RefusalsConfig)
-    backtranslation: BacktranslationConfig = Field(default_factory=BacktranslationConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
-    paraphrase: ParaphraseConfig = Field(default_factory=ParaphraseConfig)
-    outputs: OutputsConfig = Field(default_factory=OutputsConfig)
     qc: QCConfig = Field(default_factory=QCConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     mix: MixConfig = Field(default_factory=MixConfig)
@@ -163,15 +158,23 @@ class Config(Section):
             if m not in METHODS:
                 raise ValueError(f"unknown method {m!r}; methods: {', '.join(METHODS)}")
         extra = self.__pydantic_extra__ if self.__pydantic_extra__ is not None else {}
-        models = {m.section: m.settings for m in REGISTRY.values()
-                  if m.settings is not None and m.section not in type(self).model_fields}
-        for key in extra:
-            if key not in models:
-                raise ValueError(f"{key}: unknown key; check the spelling against the README's "
-                                 "config reference")
-        for section, model in models.items():
+        models = {m.section: model for m in REGISTRY.values()
+                  if (model := m.settings_model()) is not None}
+        errors: list[dict[str, Any]] = [
+            {"type": "extra_forbidden", "loc": (key,), "input": extra[key]}
+            for key in extra if key not in models]
+        built: dict[str, BaseModel] = {}
+        for section, model in models.items():  # in registry order
             value = extra.get(section, {})
-            extra[section] = value if isinstance(value, model) else model.model_validate(value)
+            try:
+                built[section] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as exc:
+                errors += [{"type": e["type"], "loc": (section, *e["loc"]), "input": e["input"],
+                            "ctx": e.get("ctx", {})} for e in exc.errors()]
+        if errors:
+            raise ValidationError.from_exception_data(type(self).__name__, errors)
+        extra.clear()
+        extra.update(built)
         return self
 
     def sections(self) -> list[tuple[str, BaseModel]]:
