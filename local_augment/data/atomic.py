@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,7 +69,10 @@ def write_parquet_rows(path: Path, rows: Iterator[dict[str, Any]],
 
 
 class AtomicJsonlWriter:
-    """A JSON-lines file that appears under its name only once complete (temp file + rename)."""
+    """A JSON-lines file that appears under its name only once complete (temp file + rename).
+
+    As a context manager it commits when the block ends and aborts (no file) when it raises.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -90,3 +94,29 @@ class AtomicJsonlWriter:
     def abort(self) -> None:
         self._fh.close()
         self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicJsonlWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+class StdoutJsonl:
+    """JSON lines to standard output, with the writer's interface (for `-o -`-style commands)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def __enter__(self) -> StdoutJsonl:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        sys.stdout.flush()

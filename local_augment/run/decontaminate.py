@@ -61,18 +61,12 @@ def run_decontaminate(cfg: Config, input_path: str | os.PathLike[str],
     drop = cfg.qc.drop_contaminated
     records: list[dict[str, Any]] = []
     counts = Counter()
-    rejects = AtomicJsonlWriter(output_dir / "rejected.jsonl")
-
-    rows = _checked_rows(read_examples(input_path, fmt), guard, drop, provenance, rejects,
-                         records, counts)
-    try:
-        out_name = "clean.parquet" if container == PARQUET else "clean.jsonl"
-        writer = write_parquet_rows if container == PARQUET else write_jsonl_rows
-        written = writer(output_dir / out_name, rows)
-        n_rejects = rejects.commit()
-    except BaseException:
-        rejects.abort()
-        raise
+    out_name = "clean.parquet" if container == PARQUET else "clean.jsonl"
+    writer = write_parquet_rows if container == PARQUET else write_jsonl_rows
+    with AtomicJsonlWriter(output_dir / "rejected.jsonl") as rejects:
+        written = writer(output_dir / out_name, _checked_rows(
+            read_examples(input_path, fmt), guard, drop, provenance, rejects, records, counts))
+    n_rejects = rejects.count
     write_contaminated(output_dir, records)
     dropped = sum(r["dropped"] for r in records)
     bad = counts["bad_input_rows"]

@@ -8,14 +8,13 @@ line (every field kept, `pid` included) plus `verdict` (`kept` or the reject rea
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from local_augment.config import Config
-from local_augment.data.atomic import AtomicJsonlWriter
+from local_augment.data.atomic import AtomicJsonlWriter, StdoutJsonl
 from local_augment.engines.manifest import load_manifest
 from local_augment.errors import UserError
 from local_augment.methods import METHODS, STANDALONE_METHODS
@@ -118,23 +117,13 @@ def score_pairs(path: Path, cfg: Config, out_path: Path | None, *, exhaustive: b
         gated = low_yield([(i["_method"], None if i["verdict"] == "kept" else i["verdict"])
                            for i in items], cfg.qc) if gate else {}
         counts: Counter[str] = Counter()
-        writer = AtomicJsonlWriter(out_path) if out_path is not None else None
-        try:
+        with AtomicJsonlWriter(out_path) if out_path is not None else StdoutJsonl() as out:
             for item in items:
                 method = item.pop("_method")
                 if item["verdict"] == "kept" and method in gated:
                     item["verdict"] = gated[method]
                 counts[kind(item["verdict"])] += 1
-                if writer is not None:
-                    writer.write(item)
-                else:
-                    sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-            if writer is not None:
-                writer.commit()
-        except BaseException:
-            if writer is not None:
-                writer.abort()
-            raise
+                out.write(item)
     finally:
         ctx.engines.unload_all()
     return len(items), counts, chain.notices

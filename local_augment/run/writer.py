@@ -157,8 +157,7 @@ def write_outputs(
     """augmented.jsonl (or .parquet) and rejected.jsonl; `dropped`: original id -> reason, for
     originals that go to the rejects instead of the output (contaminated, --drop-contaminated)."""
     tally = Tally()
-    rejects = AtomicJsonlWriter(output_dir / "rejected.jsonl")
-    try:
+    with AtomicJsonlWriter(output_dir / "rejected.jsonl") as rejects:
         rows = _rows(store, keys, verdicts, provenance, tally, rejects, dropped or {})
         if container == PARQUET:
             out_name = "augmented.parquet"
@@ -167,11 +166,7 @@ def write_outputs(
         else:
             out_name = "augmented.jsonl"
             written = write_jsonl_rows(output_dir / out_name, rows)
-        n_rejects = rejects.commit()
-    except BaseException:
-        rejects.abort()
-        raise
-    return account(tally, written, n_rejects, input_path, out_name)
+    return account(tally, written, rejects.count, input_path, out_name)
 
 
 def _flatten_provenance(row: dict[str, Any]) -> dict[str, Any]:
