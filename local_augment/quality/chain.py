@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,7 +27,7 @@ from local_augment.quality.equivalence import log_odds, signals
 from local_augment.quality.judge import Judge
 from local_augment.quality.language import wrong_language
 from local_augment.quality.meaning import align, meaning_score
-from local_augment.quality.pair import Pair, Verdict
+from local_augment.quality.pair import Batch, Pair, Verdict
 
 if TYPE_CHECKING:
     from local_augment.config.checks import CheckSettings
@@ -39,24 +38,6 @@ if TYPE_CHECKING:
     ScorerSource = Scorer | Callable[[], Scorer | None] | None
 
 log = logging.getLogger("local_augment.qc")
-
-
-@dataclass
-class Batch:
-    """One `check` call: the pairs, each pair's typed settings, the verdicts so far, and the
-    embeddings once the embed stage has made them (rows aligned with `embedded`)."""
-
-    pairs: Sequence[Pair]
-    cfg: list[CheckSettings]
-    out: list[Verdict]
-    exhaustive: bool
-    given: tuple[np.ndarray, ...] | None
-    embedded: list[int] = field(default_factory=list)
-    vectors: tuple[np.ndarray, ...] = ()
-
-    def live(self) -> list[int]:
-        """Pairs still undecided (every pair when exhaustive)."""
-        return [i for i, v in enumerate(self.out) if self.exhaustive or v.reason is None]
 
 
 class QualityChain:

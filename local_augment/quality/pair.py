@@ -1,8 +1,16 @@
-"""What quality control reads and writes: a candidate as a pair with its source, and a verdict."""
+"""What quality control reads and writes: a candidate as a pair with its source, a verdict, and
+the batch of them one pass of the chain works on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from local_augment.config.checks import CheckSettings
 
 INSTRUCTION_FIELDS = ("instruction", "row")  # what a row asks (an input is its material)
 
@@ -40,3 +48,21 @@ class Verdict:
         """Record `reason` unless an earlier check already gave one (first reason wins)."""
         if self.reason is None:
             self.reason = reason
+
+
+@dataclass
+class Batch:
+    """One `check` call: the pairs, each pair's typed settings, the verdicts so far, and the
+    embeddings once the embed stage has made them (rows aligned with `embedded`)."""
+
+    pairs: Sequence[Pair]
+    cfg: list[CheckSettings]
+    out: list[Verdict]
+    exhaustive: bool
+    given: tuple[np.ndarray, ...] | None
+    embedded: list[int] = field(default_factory=list)
+    vectors: tuple[np.ndarray, ...] = ()
+
+    def live(self) -> list[int]:
+        """Pairs still undecided (every pair when exhaustive)."""
+        return [i for i, v in enumerate(self.out) if self.exhaustive or v.reason is None]

@@ -34,12 +34,13 @@ from local_augment.methods import STANDALONE_METHODS
 from local_augment.progress import Progress, reporting
 from local_augment.quality.chain import create_chain
 from local_augment.quality.contamination import ContaminationGuard
-from local_augment.quality.diagnosis import diagnose, shown_to_help
 from local_augment.quality.equivalence import regime_summary
 from local_augment.quality.gate import low_yield
 from local_augment.quality.guard import build_guard, load_sets, summary, write_contaminated
 from local_augment.quality.mix import budget, mix
 from local_augment.quality.reasons import CONTAMINATED_SOURCE
+from local_augment.run.assembly import Part, build_report
+from local_augment.run.report import write_report
 from local_augment.run.setup import (
     count_rows,
     fingerprint,
@@ -47,7 +48,7 @@ from local_augment.run.setup import (
     models_used,
     prepare_output_dir,
 )
-from local_augment.run.steps import dedup, diversity, gather, screen
+from local_augment.run.steps import Kept, dedup, diversity, gather, screen
 from local_augment.run.writer import write_outputs
 from local_augment.shard.process import process_shard
 from local_augment.shard.store import ShardStore
@@ -130,20 +131,20 @@ def _run(
     shards = iter_shards(input_path, fmt, cfg.run.shard_size, strict)
     done = _generate(work, shards, executor)
     guard = _build_guard(cfg, eval_sets, embedder, done.timings, progress, notices)
-    report = finish(cfg, store, done.keys, output_dir, input_path, container, provenance,
-                    done.timings, progress, guard=guard)
-    report["methods"] = [a.name for a in augmenters]
-    report["model_cache"] = {"hits": ctx.cache.hits + done.cache["hits"],
-                             "misses": ctx.cache.misses + done.cache["misses"]}
+    parts = finish(cfg, store, done.keys, output_dir, input_path, container, provenance,
+                   done.timings, progress, guard=guard)
     notices.extend(chain.notices)
-    report["notices"] = notices
-    report["diagnosis"] = diagnose(report, cfg.llm.model)
-    report["downstream"] = shown_to_help(report["methods"], cfg.llm.model)
-    report["settings"] = cfg.model_dump(mode="json")
-    report["models"] = models_used(manifest, cfg, augmenters)
-    report["timings"]["total"] = round(time.perf_counter() - t_start, 3)
-    from local_augment.run.report import write_report
-
+    parts.append({
+        "methods": [a.name for a in augmenters],
+        "model_cache": {"hits": ctx.cache.hits + done.cache["hits"],
+                        "misses": ctx.cache.misses + done.cache["misses"]},
+        "notices": notices,
+        "settings": cfg.model_dump(mode="json"),
+        "models": models_used(manifest, cfg, augmenters),
+    })
+    done.timings["total"] = time.perf_counter() - t_start
+    parts.append({"timings": {k: round(v, 3) for k, v in sorted(done.timings.items())}})
+    report = build_report(parts, cfg.llm.model)
     write_report(report, output_dir)
     return RunResult(output_dir=output_dir, report=report, notices=notices)
 
@@ -201,51 +202,47 @@ def finish(
     cfg: Config, store: ShardStore, keys: list[str], output_dir: Path, input_path: Path,
     container: str, provenance: bool, timings: Counter[str], progress: Progress,
     guard: ContaminationGuard | None = None,
-) -> dict[str, Any]:
+) -> list[Part]:
     """The global steps over every shard, in order: gather (with the contamination guard's
-    scan), screen (low-yield gate, sibling copies), dedup, the mix, diversity, then the output
-    files and the global part of the report."""
+    scan), gate (low yield), screen (sibling copies), dedup, the mix, diversity, then the output
+    files; each returns its part of the report (`run/assembly.py` puts them together)."""
     t0 = time.perf_counter()
     drop = cfg.qc.drop_contaminated
     g = gather(store, keys, guard, drop)
     gated = low_yield(g.results, cfg.qc)  # a method whose survivors are mostly QC's misses
     k = screen(g, gated, guard is not None)
     g.results, g.live = [], {}
-    n_orig = len(g.orig_ids)
     dropped = {h: g.source_hits[h].reason for h in g.source_hits} if drop else {}
-    matrix, dedup_info = dedup(cfg, store, keys, g, k, dropped)
+    matrix, dedup_part = dedup(cfg, store, keys, g, k, dropped)
     timings["dedup"] += time.perf_counter() - t0 - g.guard_seconds
     if guard is not None:
         timings["contamination"] += g.guard_seconds
     progress("dedup", 1, 1)
-    t0 = time.perf_counter()
-    survivors = [p for cid, p in k.picks.items() if cid not in k.verdicts]
-    for cid, verdict in mix(survivors, n_orig - len(dropped), cfg.mix, cfg.run.seed).items():
-        if verdict is not None:
-            k.verdicts[cid] = verdict
-    timings["mix"] += time.perf_counter() - t0
+    mixed = _mix(cfg, k, len(g.orig_ids) - len(dropped), timings)
     distance = diversity(matrix, g, k, dropped, cfg.run.seed)
     del matrix
     t0 = time.perf_counter()
+    guarded: Part = {}
     if guard is not None:
         write_contaminated(output_dir, g.contaminated)
-    report = write_outputs(store, keys, k.verdicts, output_dir, input_path, container,
-                           provenance, dropped=dropped)
+        variants = sum(v.startswith(CONTAMINATED_SOURCE + ":") for v in k.verdicts.values())
+        guarded = {"contamination": summary(guard, g.contaminated, len(g.cand_hits), variants,
+                                            drop, g.guard_seconds)}
+    written = write_outputs(store, keys, k.verdicts, output_dir, input_path, container,
+                            provenance, dropped=dropped)
     timings["write"] += time.perf_counter() - t0
     progress("write", 1, 1)
-    report["dedup"] = dedup_info
-    if guard is not None:
-        variants = sum(v.startswith(CONTAMINATED_SOURCE + ":") for v in k.verdicts.values())
-        report["contamination"] = summary(guard, g.contaminated, len(g.cand_hits), variants,
-                                          drop, g.guard_seconds)
-    if distance:
-        report["diversity"]["before"]["mean_distance"] = distance["before"]
-        report["diversity"]["after"]["mean_distance"] = distance["after"]
-    report["low_yield_methods"] = gated
-    report["mix"] = {"budget": budget(n_orig - len(dropped), cfg.mix), **cfg.mix.model_dump()}
-    report["qc_settings"] = {m: cfg.qc.settings(m) for m in report["candidates_per_method"]}
-    report["qc_regime"] = regime_summary(cfg.qc.judge, cfg.llm.model)
-    report["timings"] = {k_: round(v, 3) for k_, v in sorted(timings.items())}
-    return report
+    qc = {"qc_settings": {m: cfg.qc.settings(m) for m in written["candidates_per_method"]},
+          "qc_regime": regime_summary(cfg.qc.judge, cfg.llm.model)}
+    return [written, dedup_part, guarded, distance, {"low_yield_methods": gated}, mixed, qc]
 
 
+def _mix(cfg: Config, k: Kept, originals: int, timings: Counter[str]) -> Part:
+    """The mix: verdicts for the survivors it leaves out (into `k`); its part of the report."""
+    t0 = time.perf_counter()
+    survivors = [p for cid, p in k.picks.items() if cid not in k.verdicts]
+    for cid, verdict in mix(survivors, originals, cfg.mix, cfg.run.seed).items():
+        if verdict is not None:
+            k.verdicts[cid] = verdict
+    timings["mix"] += time.perf_counter() - t0
+    return {"mix": {"budget": budget(originals, cfg.mix), **cfg.mix.model_dump()}}

@@ -99,10 +99,10 @@ def dedup(cfg: Config, store: ShardStore, keys: list[str], g: Gathered, k: Kept,
           dropped: dict[str, str]) -> tuple[np.ndarray | None, dict[str, Any]]:
     """Near-duplicates across the set (FAISS; originals protected, a row never a duplicate of
     its own source): verdicts into `k`; the row matrix (originals, then candidates) and the
-    index summary."""
+    report's part (the index used)."""
     ids = g.orig_ids + k.cand_ids  # originals first: candidates are checked against all of them
     if not ids:
-        return None, {"index": "empty", "original_pairs": 0}
+        return None, {"dedup": {"index": "empty", "original_pairs": 0}}
     n_orig = len(g.orig_ids)
     matrix = gather_vectors(store, keys, k.live_by_key, n_orig, len(k.cand_ids))
     row_of = {oid: i for i, oid in enumerate(g.orig_ids)}
@@ -118,19 +118,23 @@ def dedup(cfg: Config, store: ShardStore, keys: list[str], g: Gathered, k: Kept,
         absent=np.array([i in dropped for i in ids], dtype=bool) if dropped else None)
     for i in np.nonzero(result.duplicate_of >= 0)[0]:
         k.verdicts[ids[i]] = f"near_duplicate_of:{ids[result.duplicate_of[i]]}"
-    return matrix, {"index": result.index_kind, "original_pairs": result.original_pairs}
+    return matrix, {"dedup": {"index": result.index_kind,
+                              "original_pairs": result.original_pairs}}
 
 
 def diversity(matrix: np.ndarray | None, g: Gathered, k: Kept, dropped: dict[str, str],
-              seed: int) -> dict[str, float]:
-    """Mean pairwise distance of the originals, and of what the output keeps."""
+              seed: int) -> dict[str, Any]:
+    """The report's part: mean pairwise distance of the originals, and of what the output
+    keeps (nothing without rows)."""
     if matrix is None:
         return {}
     n_orig = len(g.orig_ids)
     kept = np.concatenate([np.array([o not in dropped for o in g.orig_ids], dtype=bool),
                            np.array([c not in k.verdicts for c in k.cand_ids], dtype=bool)])
-    return {"before": mean_pairwise_distance(matrix, np.arange(n_orig), seed=seed),
-            "after": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=seed)}
+    return {"diversity": {
+        "before": {"mean_distance": mean_pairwise_distance(matrix, np.arange(n_orig), seed=seed)},
+        "after": {"mean_distance": mean_pairwise_distance(matrix, np.nonzero(kept)[0], seed=seed)},
+    }}
 
 
 def gather_vectors(store: ShardStore, keys: list[str], live_by_key: dict[str, list[int]],
