@@ -7,6 +7,9 @@
 3. server one-by-one: the same prompts against a vLLM OpenAI server, one request in flight at a
    time (Data-Juicer's pattern), on a subset (target: ours >= 5x faster).
 4. server engine: our ServerEngine (many requests in flight) on the same server, for reference.
+5. llama.cpp (`--llamacpp GGUF`): ServerEngine against llama-cpp-python's OpenAI-compatible
+   server on the GGUF the model was converted from, the same conversations, in the same run;
+   and the judge's cost per pair (both orders) on vLLM in-process and on that server.
 Output tokens are counted with the model's tokenizer on the returned texts, the same way for all.
 """
 
@@ -165,6 +168,76 @@ def bench_server(args, ctx, info) -> list[dict]:
     return rows
 
 
+def bench_llamacpp(args, ctx, info, examples) -> list[dict]:
+    """ServerEngine on llama-cpp-python's server (`python -m llama_cpp.server`), same prompts."""
+    import subprocess
+
+    from local_augment.engines.llm.prompting import load_prompt, parse_list
+    from local_augment.engines.llm.server import ServerEngine
+    from local_augment.quality.judge import judge_conversations
+    from tests.fixtures_llm import free_port, stop_process_group, wait_http
+
+    port = free_port()
+    cmd = [args.llamacpp_python, "-m", "llama_cpp.server", "--model", args.llamacpp,
+           "--model_alias", "llamacpp", "--host", "127.0.0.1", "--port", str(port),
+           "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1),
+           "--logits_all", "true"]  # the judge reads top log-probabilities
+    log = open(ROOT / ".cache" / "bench_llamacpp_server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    rows = []
+    try:
+        t0 = time.perf_counter()
+        wait_http(base + "/models", proc)
+        print(f"llama.cpp server up in {time.perf_counter() - t0:.1f} s", flush=True)
+        params = info["params"]
+        cfg = ctx.config.llm.model_copy(update={"engine": "server", "base_url": base,
+                                                "served_model": "llamacpp"})
+        eng = ServerEngine(cfg, {"name": "llamacpp"}).load()
+        convs = info["convs"]
+
+        def many():
+            answers = eng.chat(convs, params)
+            return answers, sum(len(parse_list(a[0]) or []) for a in answers)
+
+        rows.append(timed("llama.cpp server, ServerEngine", many, info["tokenizer"], len(convs)))
+        print_row(rows[-1])
+        pairs = [(ex.instruction, ex.instruction.lower()) for ex in examples[:args.judge_pairs]]
+        both = judge_conversations(load_prompt("judge").text, pairs + [(b, a) for a, b in pairs])
+        t0 = time.perf_counter()
+        eng.yes_probability(both)
+        per_pair = (time.perf_counter() - t0) / len(pairs)
+        print(f"judge on llama.cpp: {per_pair:.2f} s a pair (both orders, {len(pairs)} pairs)",
+              flush=True)
+        rows[-1]["judge_s_per_pair"] = per_pair
+        eng.unload()
+    finally:
+        stop_process_group(proc)
+        log.close()
+    return rows
+
+
+def judge_in_process(ctx, examples, k: int) -> float:
+    """The judge's seconds a pair (both orders) on vLLM in-process."""
+    from local_augment.engines.llm import get_llm
+    from local_augment.engines.llm.prompting import load_prompt
+    from local_augment.quality.judge import judge_conversations
+
+    pairs = [(ex.instruction, ex.instruction.lower()) for ex in examples[:k]]
+    both = judge_conversations(load_prompt("judge").text, pairs + [(b, a) for a, b in pairs])
+    engine = get_llm(ctx)
+    try:
+        engine.yes_probability(both[:2])  # warm-up (and the engine start)
+        t0 = time.perf_counter()
+        engine.yes_probability(both)
+        per_pair = (time.perf_counter() - t0) / len(pairs)
+    finally:
+        ctx.engines.unload_all()
+    print(f"judge on vLLM in-process: {per_pair:.2f} s a pair (both orders, {k} pairs)", flush=True)
+    return per_pair
+
+
 HEADER = f"{'mode':40} {'prompts':>7} {'seconds':>8} {'out tok/s':>10} {'para/s':>8} {'prompts/s':>9}"
 
 
@@ -209,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-server", action="store_true", help="skip the server comparisons")
     ap.add_argument("--server-only", action="store_true", help="only the server comparisons")
     ap.add_argument("--model", help="LLM name in models/manifest.toml (default: the default LLM)")
+    ap.add_argument("--llamacpp", metavar="GGUF", help=(
+        "also measure llama-cpp-python's server on this GGUF (the same model's), in this run"))
+    ap.add_argument("--llamacpp-python", default=sys.executable, help=(
+        "the Python that has llama-cpp-python[server] installed"))
+    ap.add_argument("--judge-pairs", type=int, default=16, help="pairs the judge is timed on")
     args = ap.parse_args(argv)
     if args.quick:
         args.n_prompts, args.sequential = 24, 4
@@ -230,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         rows, info = bench_in_process(ctx, examples)
     if not args.no_server:
         rows += bench_server(args, ctx, info)
+    if args.llamacpp:
+        if not args.server_only:
+            judge_in_process(ctx, examples, args.judge_pairs)
+        rows += bench_llamacpp(args, ctx, info, examples)
     print_table(rows, info["load_s"])
     return 0
 

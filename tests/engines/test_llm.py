@@ -100,8 +100,10 @@ class FakeOpenAI:
     down after that many answered chat requests.
     """
 
-    def __init__(self, fail_first: int = 0, sleep_s: float = 0.0, stop_after: int | None = None):
+    def __init__(self, fail_first: int = 0, sleep_s: float = 0.0, stop_after: int | None = None,
+                 max_n: int | None = None):
         self.fail_first, self.sleep_s, self.stop_after = fail_first, sleep_s, stop_after
+        self.max_n = max_n  # choices per request at most (llama.cpp's server gives one)
         self.lock = threading.Lock()
         self.calls = self.answered = self.in_flight = self.max_in_flight = 0
         fake = self
@@ -143,9 +145,10 @@ class FakeOpenAI:
                 h._send(500, {"error": {"message": "boom"}})
                 return
             text = body["messages"][-1]["content"]
+            n = min(body.get("n", 1), self.max_n or 10**6)
             choices = [{"index": i, "finish_reason": "stop",
                         "message": {"role": "assistant", "content": f"{text}#{i}"}}
-                       for i in range(body.get("n", 1))]
+                       for i in range(n)]
             h._send(200, {"id": "x", "object": "chat.completion", "created": 0,
                           "model": body["model"], "choices": choices})
             with self.lock:
@@ -178,6 +181,17 @@ def test_server_keeps_order_n_and_concurrency():
         assert out == [[f"q{i}#0", f"q{i}#1"] for i in range(24)]
         assert fake.max_in_flight > 1
         assert eng.describe()["engine"] == "server"
+    finally:
+        fake.close()
+
+
+def test_a_server_that_gives_one_choice_is_asked_again_for_the_rest():
+    """llama.cpp's server (and Ollama's) answer one choice whatever `n` asks: no sample is lost."""
+    fake = FakeOpenAI(max_n=1)
+    try:
+        eng = server_engine(fake.url, max_concurrency=4).load()
+        assert eng.chat(convs(5), Sampling(n=3)) == [[f"q{i}#0"] * 3 for i in range(5)]
+        assert fake.calls == 15
     finally:
         fake.close()
 

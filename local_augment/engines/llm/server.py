@@ -115,10 +115,22 @@ class ServerEngine(LLMEngine):
         raise self._gone(f"{type(last).__name__}: {last}") from last
 
     def _request(self, conv: list[dict], params: Sampling) -> list[str]:
+        """`params.n` answers; a server that gives fewer choices than asked (llama.cpp's and
+        Ollama's answer one) is asked again, one at a time, for the rest."""
+        texts = self._choices(conv, params, params.n)
+        while 0 < len(texts) < params.n:
+            more = self._choices(conv, params, 1)
+            if not more:
+                break
+            texts += more
+        return texts[: params.n] + [""] * (params.n - len(texts))
+
+    def _choices(self, conv: list[dict], params: Sampling, n: int) -> list[str]:
+        """The answers of one request for `n` choices (none when the server refuses it)."""
         import openai
 
         kw: dict[str, Any] = dict(
-            model=self.served_model, messages=conv, n=params.n, max_tokens=params.max_tokens,
+            model=self.served_model, messages=conv, n=n, max_tokens=params.max_tokens,
             temperature=params.temperature, top_p=params.top_p,
         )
         extra: dict[str, Any] = {}
@@ -135,9 +147,8 @@ class ServerEngine(LLMEngine):
             resp = self._with_retries(lambda: self._client.chat.completions.create(**kw))
         except openai.BadRequestError as exc:  # e.g. prompt too long: this row only
             log.warning("LLM server refused a request: %s", exc)
-            return [""] * params.n
-        texts = [(c.message.content or "") for c in sorted(resp.choices, key=lambda c: c.index)]
-        return texts[: params.n] + [""] * (params.n - len(texts))
+            return []
+        return [(c.message.content or "") for c in sorted(resp.choices, key=lambda c: c.index)]
 
     def _yes_request(self, conv: list[dict]) -> float:
         import openai
