@@ -17,6 +17,7 @@ cross-validated AUC, precision and recall; `--write` stores the coefficients.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -70,15 +71,20 @@ def features(pairs: Pairs, embedder, names: tuple[str, ...]) -> np.ndarray:
 
 
 def judge_scores(pairs: Pairs, model: str, cache: Path) -> np.ndarray:
-    """(forward, reverse) P(same) per pair from the LLM judge, cached in `cache`."""
-    key = {"model": model, "pairs": [[a, b] for a, b, _, _ in pairs]}
+    """(forward, reverse) P(same) per pair from the LLM judge, cached in `cache` (keyed by the
+    model, the pairs and the judge's prompt and demonstrations, so an edited prompt is asked
+    again rather than read from the cache)."""
+    from local_augment.engines.llm.prompting import PROMPTS_DIR, load_prompt
+
+    prompt = load_prompt("judge").text + (PROMPTS_DIR / "judge_demos.json").read_text("utf-8")
+    key = {"model": model, "pairs": [[a, b] for a, b, _, _ in pairs],
+           "prompt": hashlib.sha256(prompt.encode()).hexdigest()}
     if cache.is_file():
         saved = json.loads(cache.read_text())
         if saved["key"] == key:
             return np.array(saved["scores"])
     from local_augment.config import load_config
     from local_augment.engines.llm import create_engine
-    from local_augment.engines.llm.prompting import load_prompt
     from local_augment.engines.manifest import load_manifest
     from local_augment.quality.judge import judge_conversations
 
