@@ -73,8 +73,8 @@ class LLMConfig(Section):
     retries: int = Field(4, ge=0, le=20)
     batch_size: int = Field(2048, ge=1, description="conversations per in-process chat() call, at most")
     chunk_size: int = Field(0, ge=0, description=(
-        "conversations per chat() call between progress updates; 0: 64 on CPU (a few seconds on "
-        "a slow host), batch_size on a GPU"))
+        "conversations per chat() call; 0: batch_size. Progress moves per finished request "
+        "either way; a smaller call only bounds the prompts vLLM holds at once"))
     max_tokens: int = Field(256, ge=8, le=8192)
     temperature: float = Field(0.8, ge=0, le=2)
     top_k: int = Field(50, ge=-1)

@@ -265,6 +265,33 @@ def test_vllm_in_process_survives_a_prompt_too_long(vllm_engine):
 
 
 @pytest.mark.slow
+def test_vllm_in_process_progress_moves_per_request_inside_one_call(vllm_engine):
+    """Every request goes to vLLM in one call (full batches to the end), and progress still
+    ticks once per finished request, from vLLM's own progress hook."""
+    from local_augment import progress
+
+    seen: list[tuple[str, int, int | None]] = []
+    calls = []
+    chat = vllm_engine._llm.chat
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[0]))
+        return chat(*args, **kwargs)
+
+    vllm_engine._llm.chat = counted
+    try:
+        with progress.reporting(lambda stage, done, total: seen.append((stage, done, total))):
+            out = vllm_engine.chat([[{"role": "user", "content": f"Say {w}."}]
+                                    for w in ("hi", "yes", "no", "ok", "bye")],
+                                   Sampling(n=2, max_tokens=4))
+    finally:
+        vllm_engine._llm.chat = chat
+    assert calls == [5] and all(len(a) == 2 for a in out)
+    ticks = [done for stage, done, _ in seen if stage.startswith("LLM")]
+    assert ticks == [0, 1, 2, 3, 4, 5]  # one tick per finished request, inside the call
+
+
+@pytest.mark.slow
 def test_vllm_server_mode(vllm_server):
     eng = server_engine(vllm_server, max_tokens=48).load()
     try:
