@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from local_augment.data.records import PROVENANCE_KEY
+from local_augment.data.records import PROVENANCE_KEY, prompt_text, row_example
 from local_augment.errors import UserError
 
 
@@ -20,24 +20,10 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _prompt(row: dict[str, Any]) -> str:
-    """What a row asks (instruction and input, or the first user turn)."""
-    if "messages" in row:
-        for m in row["messages"]:
-            if m.get("role") == "user":
-                return str(m.get("content", ""))
-        return ""
-    text = str(row.get("instruction", ""))
-    return text + ("\n\n" + str(row["input"]) if row.get("input") else "")
-
-
-def _answer(row: dict[str, Any]) -> str:
-    if "messages" in row:
-        for m in row["messages"]:
-            if m.get("role") == "assistant":
-                return str(m.get("content", ""))
-        return ""
-    return str(row.get("output", ""))
+def _text(row: dict[str, Any], field: str) -> str:
+    """The text of `field` a variant changed: the output, or what the row asks."""
+    ex = row_example(row)
+    return ex.output if field == "output" else prompt_text(ex)
 
 
 def _side_by_side(left: str, right: str, width: int) -> list[str]:
@@ -91,8 +77,8 @@ def inspect_rows(out_dir: Path, *, method: str | None = None, reason: str | None
                 cand = row.get("row", row)
                 src = sources.get(prov.get("source_id") or row.get("source_id") or "")
                 field = prov.get("field", "instruction")
-                new = _answer(cand) if field == "output" else _prompt(cand)
-                old = (_answer(src) if field == "output" else _prompt(src)) if src else \
+                new = _text(cand, field)
+                old = _text(src, field) if src else \
                     f"(no source row: {prov.get('source_id') or row.get('source_id')})"
                 scores = {k: prov[k] for k in ("similarity", "meaning", "fluency") if k in prov}
                 head = f"--- {prov.get('id', row.get('id'))}"

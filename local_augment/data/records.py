@@ -88,6 +88,17 @@ class Example:
         return row
 
 
+def prompt_text(ex: Example) -> str:
+    """What a row asks: the instruction, plus its input when there is one."""
+    return ex.instruction + ("\n\n" + ex.input if ex.input else "")
+
+
+def row_example(row: dict[str, Any]) -> Example:
+    """A row as an Example, its layout read off its fields (for rows read back from a run)."""
+    return Example(id=str(row.get("id", "")), line=0,
+                   layout=MESSAGES if "messages" in row else ALPACA, row=row)
+
+
 def build_row(layout: str, instruction: str, output: str, system: str | None = None) -> dict:
     """A fresh row in the given layout (used for rows with no source example, e.g. refusals)."""
     if layout == ALPACA:

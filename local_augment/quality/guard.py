@@ -27,7 +27,7 @@ REPORT_ROWS = 50  # contaminated originals listed in the report
 
 def checked_text(row: dict[str, Any], layout: str | None = None) -> str:
     """What a row asks, for the guard: instruction + input, or every user turn of a chat row
-    (not only the first, as `shard.process.prompt_text` takes for dedup: an eval prompt may sit
+    (not only the first, as `data.records.prompt_text` takes for dedup: an eval prompt may sit
     in any turn)."""
     if layout == MESSAGES or (layout is None and "messages" in row):
         return "\n\n".join(t.get("content", "") for t in row.get("messages", [])

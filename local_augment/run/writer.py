@@ -16,9 +16,9 @@ import numpy as np
 
 from local_augment.data.atomic import AtomicJsonlWriter, write_jsonl_rows, write_parquet_rows
 from local_augment.data.formats import PARQUET
-from local_augment.data.records import ALPACA, PROVENANCE_KEY, Candidate, Example
+from local_augment.data.records import ALPACA, PROVENANCE_KEY, Candidate, Example, prompt_text
 from local_augment.quality.diversity import DistinctN, Novelty
-from local_augment.shard.process import as_example, prompt_text
+from local_augment.shard.process import as_example
 from local_augment.shard.store import ShardStore
 
 HIST_BINS = np.linspace(0.4, 1.0, 61)  # below 0.4 counts in the first bin

@@ -16,18 +16,13 @@ import numpy as np
 
 from local_augment.augmenters.base import Augmenter
 from local_augment.augmenters.llm_base import LLMAugmenter
-from local_augment.data.records import MESSAGES, Candidate, Example
+from local_augment.data.records import MESSAGES, Candidate, Example, prompt_text
 from local_augment.engines.protocols import Encoder
 from local_augment.quality.chain import QualityChain
 from local_augment.quality.pair import Pair
 from local_augment.shard.store import ShardResult
 
 log = logging.getLogger("local_augment.shard.process")
-
-
-def prompt_text(ex: Example) -> str:
-    """What a row asks: the instruction, plus its input when there is one."""
-    return ex.instruction + ("\n\n" + ex.input if ex.input else "")
 
 
 def as_example(cand: Candidate, layout: str) -> Example:
