@@ -22,6 +22,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +60,8 @@ def timed(label: str, fn, tokenizer, n_items) -> dict:
             "paraphrases_s": paraphrases / dt, "prompts_s": n_items / dt}
 
 
-def bench_in_process(ctx, examples) -> tuple[list[dict], dict]:
+def bench_in_process(ctx, examples, judge_pairs: int = 0) -> tuple[list[dict], dict]:
+    """bare vs ours on one vLLM engine; with `judge_pairs`, the judge timed on it too."""
     from local_augment.engines.llm import get_llm
 
     engine = get_llm(ctx)
@@ -66,7 +69,10 @@ def bench_in_process(ctx, examples) -> tuple[list[dict], dict]:
     engine.inner.load()
     load_s = time.perf_counter() - t0
     try:
-        return _in_process(engine, ctx, examples, load_s)
+        rows, info = _in_process(engine, ctx, examples, load_s)
+        if judge_pairs:
+            judge_seconds(engine, examples, judge_pairs, "vLLM in-process")
+        return rows, info
     finally:
         ctx.engines.unload_all()
 
@@ -111,34 +117,80 @@ def _in_process(engine, ctx, examples, load_s: float) -> tuple[list[dict], dict]
     return rows, {"load_s": load_s, "tokenizer": tokenizer, "convs": convs, "params": params}
 
 
-def bench_server(args, ctx, info) -> list[dict]:
+@contextmanager
+def serving(cmd: list[str], log_name: str, label: str) -> Iterator[str]:
+    """Run a server command in its own process group; yields its /v1 URL once it answers."""
     import subprocess
 
+    from tests.fixtures_llm import stop_process_group, wait_http
+
+    port = cmd[cmd.index("--port") + 1]
+    log = open(ROOT / ".cache" / log_name, "wb")  # noqa: SIM115 - the server's, until it stops
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        t0 = time.perf_counter()
+        wait_http(base + "/models", proc)
+        print(f"{label} up in {time.perf_counter() - t0:.1f} s", flush=True)
+        yield base
+    finally:
+        stop_process_group(proc)
+        log.close()
+
+
+def server_engine_row(ctx, info, base: str, served: str, label: str) -> tuple[dict, object]:
+    """Our ServerEngine on `base` over the augmenter's requests: the row, and the engine."""
+    from local_augment.engines.llm.prompting import parse_list
+    from local_augment.engines.llm.server import ServerEngine
+
+    cfg = ctx.config.llm.model_copy(update={"engine": "server", "base_url": base,
+                                            "served_model": served})
+    eng = ServerEngine(cfg, {"name": served}).load()
+
+    def many():
+        answers = eng.chat(info["convs"], info["params"])
+        return answers, sum(len(parse_list(a[0]) or []) for a in answers)
+
+    row = timed(label.format(n=cfg.max_concurrency), many, info["tokenizer"], len(info["convs"]))
+    print_row(row)
+    return row, eng
+
+
+def judge_seconds(engine, examples, k: int, where: str) -> float:
+    """The judge's seconds a pair (both orders, the six-demonstration prefix) on `engine`."""
+    from local_augment.engines.llm.prompting import load_prompt
+    from local_augment.quality.judge import judge_conversations
+
+    pairs = [(ex.instruction, ex.instruction.lower()) for ex in examples[:k]]
+    both = judge_conversations(load_prompt("judge").text, pairs + [(b, a) for a, b in pairs])
+    engine.yes_probability(both[:2])  # warm-up
+    t0 = time.perf_counter()
+    engine.yes_probability(both)
+    per_pair = (time.perf_counter() - t0) / len(pairs)
+    print(f"judge on {where}: {per_pair:.2f} s a pair (both orders, {len(pairs)} pairs)",
+          flush=True)
+    return per_pair
+
+
+def bench_server(args, ctx, info) -> list[dict]:
     import openai
 
     from local_augment.engines.llm.inprocess import configure_common_env, configure_cpu_env
     from local_augment.engines.llm.prompting import parse_list
-    from local_augment.engines.llm.server import ServerEngine
-    from tests.fixtures_llm import SERVED, free_port, server_command, stop_process_group, wait_http
+    from tests.fixtures_llm import SERVED, free_port, server_command
 
     configure_common_env()
     configure_cpu_env()
-    port = free_port()
     _, path = ctx.manifest.require(ctx.config.llm.model, "llm")
-    log = open(ROOT / ".cache" / "bench_llm_server.log", "wb")  # noqa: SIM115 - the server's, until it stops
-    proc = subprocess.Popen(server_command(path, port), cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
     rows = []
-    try:
-        t0 = time.perf_counter()
-        wait_http(base + "/models", proc)
-        print(f"server up in {time.perf_counter() - t0:.1f} s", flush=True)
+    with serving(server_command(path, free_port()), "bench_llm_server.log", "server") as base:
         params = info["params"]
         k = args.sequential
         client = openai.OpenAI(base_url=base, api_key="EMPTY", max_retries=0, timeout=300)
-        schema = params.json_schema
         convs = info["convs"]
+        guided = {} if params.json_schema is None else {"response_format": {
+            "type": "json_schema", "json_schema": {"name": "a", "schema": params.json_schema}}}
 
         def one_by_one():
             answers = []
@@ -146,99 +198,32 @@ def bench_server(args, ctx, info) -> list[dict]:
                 r = client.chat.completions.create(
                     model=SERVED, messages=conv, max_tokens=params.max_tokens,
                     temperature=params.temperature, extra_body={"top_k": params.top_k},
-                    response_format={"type": "json_schema",
-                                     "json_schema": {"name": "a", "schema": schema}})
+                    **guided)
                 answers.append([r.choices[0].message.content or ""])
             return answers, sum(len(parse_list(a[0]) or []) for a in answers)
 
         rows.append(timed("server, one request per sample", one_by_one, info["tokenizer"], k))
         print_row(rows[-1])
-        cfg = ctx.config.llm.model_copy(update={"engine": "server", "base_url": base,
-                                                "served_model": SERVED})
-        eng = ServerEngine(cfg, {"name": SERVED}).load()
-
-        def many():
-            answers = eng.chat(convs, params)
-            return answers, sum(len(parse_list(a[0]) or []) for a in answers)
-
-        rows.append(timed(f"server, ServerEngine x{cfg.max_concurrency} in flight", many,
-                          info["tokenizer"], len(convs)))
-        print_row(rows[-1])
+        row, eng = server_engine_row(ctx, info, base, SERVED,
+                                     "server, ServerEngine x{n} in flight")
+        rows.append(row)
         eng.unload()
-    finally:
-        stop_process_group(proc)
-        log.close()
     return rows
 
 
 def bench_llamacpp(args, ctx, info, examples) -> list[dict]:
     """ServerEngine on llama-cpp-python's server (`python -m llama_cpp.server`), same prompts."""
-    import subprocess
+    from tests.fixtures_llm import free_port
 
-    from local_augment.engines.llm.prompting import load_prompt, parse_list
-    from local_augment.engines.llm.server import ServerEngine
-    from local_augment.quality.judge import judge_conversations
-    from tests.fixtures_llm import free_port, stop_process_group, wait_http
-
-    port = free_port()
     cmd = [args.llamacpp_python, "-m", "llama_cpp.server", "--model", args.llamacpp,
-           "--model_alias", "llamacpp", "--host", "127.0.0.1", "--port", str(port),
+           "--model_alias", "llamacpp", "--host", "127.0.0.1", "--port", str(free_port()),
            "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 1),
            "--logits_all", "true"]  # the judge reads top log-probabilities
-    log = open(ROOT / ".cache" / "bench_llamacpp_server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}/v1"
-    rows = []
-    try:
-        t0 = time.perf_counter()
-        wait_http(base + "/models", proc)
-        print(f"llama.cpp server up in {time.perf_counter() - t0:.1f} s", flush=True)
-        params = info["params"]
-        cfg = ctx.config.llm.model_copy(update={"engine": "server", "base_url": base,
-                                                "served_model": "llamacpp"})
-        eng = ServerEngine(cfg, {"name": "llamacpp"}).load()
-        convs = info["convs"]
-
-        def many():
-            answers = eng.chat(convs, params)
-            return answers, sum(len(parse_list(a[0]) or []) for a in answers)
-
-        rows.append(timed("llama.cpp server, ServerEngine", many, info["tokenizer"], len(convs)))
-        print_row(rows[-1])
-        pairs = [(ex.instruction, ex.instruction.lower()) for ex in examples[:args.judge_pairs]]
-        both = judge_conversations(load_prompt("judge").text, pairs + [(b, a) for a, b in pairs])
-        t0 = time.perf_counter()
-        eng.yes_probability(both)
-        per_pair = (time.perf_counter() - t0) / len(pairs)
-        print(f"judge on llama.cpp: {per_pair:.2f} s a pair (both orders, {len(pairs)} pairs)",
-              flush=True)
-        rows[-1]["judge_s_per_pair"] = per_pair
+    with serving(cmd, "bench_llamacpp_server.log", "llama.cpp server") as base:
+        row, eng = server_engine_row(ctx, info, base, "llamacpp", "llama.cpp server, ServerEngine")
+        row["judge_s_per_pair"] = judge_seconds(eng, examples, args.judge_pairs, "llama.cpp")
         eng.unload()
-    finally:
-        stop_process_group(proc)
-        log.close()
-    return rows
-
-
-def judge_in_process(ctx, examples, k: int) -> float:
-    """The judge's seconds a pair (both orders) on vLLM in-process."""
-    from local_augment.engines.llm import get_llm
-    from local_augment.engines.llm.prompting import load_prompt
-    from local_augment.quality.judge import judge_conversations
-
-    pairs = [(ex.instruction, ex.instruction.lower()) for ex in examples[:k]]
-    both = judge_conversations(load_prompt("judge").text, pairs + [(b, a) for a, b in pairs])
-    engine = get_llm(ctx)
-    try:
-        engine.yes_probability(both[:2])  # warm-up (and the engine start)
-        t0 = time.perf_counter()
-        engine.yes_probability(both)
-        per_pair = (time.perf_counter() - t0) / len(pairs)
-    finally:
-        ctx.engines.unload_all()
-    print(f"judge on vLLM in-process: {per_pair:.2f} s a pair (both orders, {k} pairs)", flush=True)
-    return per_pair
+    return [row]
 
 
 HEADER = f"{'mode':40} {'prompts':>7} {'seconds':>8} {'out tok/s':>10} {'para/s':>8} {'prompts/s':>9}"
@@ -312,12 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_only:
         rows, info = [], server_inputs(ctx, examples)
     else:
-        rows, info = bench_in_process(ctx, examples)
+        rows, info = bench_in_process(ctx, examples, args.judge_pairs if args.llamacpp else 0)
     if not args.no_server:
         rows += bench_server(args, ctx, info)
     if args.llamacpp:
-        if not args.server_only:
-            judge_in_process(ctx, examples, args.judge_pairs)
         rows += bench_llamacpp(args, ctx, info, examples)
     print_table(rows, info["load_s"])
     return 0
