@@ -194,7 +194,9 @@ class QualityChain:
         for i in todo:
             p, v, c = b.pairs[i], b.out[i], b.cfg[i]
             a = align(toks[texts[p.variant]], toks[texts[p.source]])
-            v.scores.update(align_precision=round(a.precision, 4), align_recall=round(a.recall, 4))
+            v.scores.update(align_precision=round(a.precision, 4), align_recall=round(a.recall, 4),
+                            align_precision_low=round(a.precision_low, 4),
+                            align_recall_low=round(a.recall_low, 4))
             if p.is_instruction:  # a request: P(same request) decides
                 score = model.probability(signals(v.scores.get("similarity", 0.0), a,
                                                   p.variant, p.source))

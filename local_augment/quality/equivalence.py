@@ -5,14 +5,23 @@ card won't work" becomes "the card keeps getting declined". No single score sepa
 from a changed request, so the decision is a logistic model over several signals:
 
 - `cosine`: the embedder's sentence cosine;
-- `align_precision`, `align_recall`: token alignment of the two texts both ways
-  (`meaning.align`);
+- `align_precision_low`, `align_recall_low`: token alignment of the two texts both ways
+  (`meaning.align`), read at its weakest matches (the 15th percentile of each side's best
+  token similarities) rather than their mean, which lets well-matched tokens hide a missing part;
 - judged regime only: `judge`, `judge_reverse`: the LLM judge's log-odds of "same request",
   asked in both orders.
 
-Content-word overlap, the weaker alignment side and the content length gap were measured too
-(`signals` computes them) and left out: on held-out intents they lowered the AUC (0.780 with
-all six against 0.797 with these three; cosine alone 0.799).
+Measured on held-out BANKING77 intents (5 folds, 4 seeds) against the mean alignments the model
+used before: AUC 0.814 against 0.798, recall at precision >= 0.85 0.55 against 0.48, MRPC
+cross-validated AUC 0.772 against 0.752. The quantile was swept from 0 (the minimum) to 0.5:
+AUC 0.810, 0.816, 0.814, 0.811, 0.810, 0.807, 0.801, 0.799 at 0, 0.1, 0.15, 0.2, 0.25, 0.3,
+0.4, 0.5, a smooth rise and fall, so 0.15 sits in the plateau rather than on a lucky point.
+Content-word overlap, the mean alignments, the weaker alignment side, the content length gap,
+and SmolLM2 pointwise mutual information ("another customer asking for the same thing wrote:")
+were measured too and left out: none raised the held-out AUC (SmolLM2's PMI alone: 0.64-0.68).
+The gain is statistical, not a rule: MiniLM's token vectors carry their context, so a request
+whose action alone is swapped ("reset my password" -> "delete my account", same surroundings)
+still aligns well and can pass.
 
 The coefficients are fitted offline by `scripts/fit_equivalence.py` on public labelled pairs
 (../shared/data: BANKING77 request pairs, MRPC and STS-B train) and shipped in
@@ -27,7 +36,7 @@ import math
 from local_augment.config.fitted import COEFFICIENTS
 from local_augment.quality.meaning import Alignment
 
-EMBEDDED = ("cosine", "align_precision", "align_recall")
+EMBEDDED = ("cosine", "align_precision_low", "align_recall_low")
 JUDGED = (*EMBEDDED, "judge", "judge_reverse")
 
 
@@ -40,6 +49,8 @@ def signals(cosine: float, alignment: Alignment, variant: str, source: str) -> d
         "cosine": cosine,
         "align_precision": alignment.precision,
         "align_recall": alignment.recall,
+        "align_precision_low": alignment.precision_low,
+        "align_recall_low": alignment.recall_low,
         "align_min": min(alignment.precision, alignment.recall),
         "content_overlap": lexical.overlap(a, b),
         "length_gap": abs(math.log(lexical.length_ratio(variant, source))),

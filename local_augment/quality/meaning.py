@@ -6,6 +6,12 @@ in the source) and recall (the source's tokens survive in the variant). A varian
 adds content loses on one side even when the pooled sentence vectors stay close. The score is
 `weight · cosine + (1 − weight) · F1(precision, recall)`; `scripts/bench_qc.py` measures it on
 STS-B dev against the cosine alone.
+
+A mean lets many well-matched tokens hide a part of one text that the other lacks.
+`precision_low` and `recall_low` read each side at its weakest matches (the `LOW_QUANTILE`
+quantile of its best-match similarities); the request-equivalence model weighs those
+(quality/equivalence.py), which separated people's bank-request rewordings from changed
+requests better than the means did.
 """
 
 from __future__ import annotations
@@ -14,11 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LOW_QUANTILE = 0.15  # the weakest-matched share of tokens the *_low sides read
+
 
 @dataclass(frozen=True)
 class Alignment:
+    """Mean best-match similarity of each side, and its low quantile (the weakest matches)."""
+
     precision: float
     recall: float
+    precision_low: float = 0.0
+    recall_low: float = 0.0
 
     @property
     def f1(self) -> float:
@@ -31,7 +43,9 @@ def align(variant: np.ndarray, source: np.ndarray) -> Alignment:
     if len(variant) == 0 or len(source) == 0:
         return Alignment(0.0, 0.0)
     sims = variant @ source.T
-    return Alignment(float(sims.max(axis=1).mean()), float(sims.max(axis=0).mean()))
+    p, r = sims.max(axis=1), sims.max(axis=0)
+    return Alignment(float(p.mean()), float(r.mean()), float(np.quantile(p, LOW_QUANTILE)),
+                     float(np.quantile(r, LOW_QUANTILE)))
 
 
 def meaning_score(cosine: float, alignment: Alignment, weight: float = 0.5) -> float:
