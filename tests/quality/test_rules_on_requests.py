@@ -116,6 +116,13 @@ def test_a_condition_kept_in_other_words_is_not(source, variant):
     ("Is the tone of this e-mail formal or informal?", "Would you call this e-mail's tone formal "
      "or casual?", False),
     ("Can I pay by card or transfer?", "Which ways can I pay?", False),  # generalised: both gone
+    # a list of three or more options (the labels an answer picks from) gone whole
+    ("Classify the sentiment of this review as positive, negative, or neutral.",
+     "Could you please evaluate the overall sentiment expressed in this review?", True),
+    ("Classify the sentiment of this review as positive, negative, or neutral.",
+     "Is this review's sentiment positive, negative or neutral?", False),
+    ("how would you categorize this ticket: bug report, feature request, or question?",
+     "What kind of ticket does this belong to: bug, feature, or question?", False),
 ])
 def test_one_side_of_a_choice_lost(source, variant, lost):
     assert (lexical.lost_alternative(variant, source) is not None) is lost

@@ -111,10 +111,16 @@ _ALTERNATIVE = re.compile(r"([^\W\d_][\w'-]*)\s*,?\s+or\s+(?:(?:by|the|a|an|to|i
                           r"([^\W\d_][\w'-]*)", re.I)
 
 
+_LIST_BEFORE = re.compile(r"([^\W\d_][\w'-]*)\s*,\s*$")  # "Billing, " before "Shipping, or …"
+
+
 def lost_alternative(variant: str, source: str) -> str | None:
-    """One side of a choice the source offers ("formal or informal") kept and the other gone
-    ("Is the tone informal?" asks another question), or None. A variant that offers a choice
-    of its own ("formal or casual") keeps it."""
+    """A choice the source offers with one side kept and the other gone ("formal or informal"
+    -> "Is the tone informal?" asks another question), or a list of three or more options with
+    every one gone ("as positive, negative, or neutral" -> "the sentiment": the labels the
+    answer picks from are no longer named), or None. A two-way choice generalised ("card or
+    transfer" -> "Which ways can I pay?") and a variant with a choice of its own ("formal or
+    casual") keep it."""
     if "or" in tokens(variant):
         return None
     v_words = {stem(t) for t in tokens(variant)}
@@ -122,8 +128,13 @@ def lost_alternative(variant: str, source: str) -> str | None:
         a, b = (tokens(g) for g in m.groups())
         if not a or not b or a[-1] in STOPWORDS or b[0] in STOPWORDS:
             continue
-        if (stem(a[-1]) in v_words) != (stem(b[0]) in v_words):
+        kept = (stem(a[-1]) in v_words, stem(b[0]) in v_words)
+        if kept[0] != kept[1]:
             return short(m.group(0), 40)
+        first = _LIST_BEFORE.search(source[: m.start()])
+        if not any(kept) and first and stem(first.group(1).casefold()) not in v_words \
+                and first.group(1).casefold() not in STOPWORDS:
+            return short(first.group(0) + m.group(0), 40)
     return None
 
 
@@ -142,7 +153,8 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
       or any number of a source that has several (the data of a sum: "A recipe for 4 uses 300 g;
       how much for 10?" -> "How much for 10 if it uses 300 g?");
     - a condition dropped whole ("without using loops", "instead of X", "Don't explain"), or one
-      side of a choice ("formal or informal" -> "informal").
+      side of a choice ("formal or informal" -> "informal"), or every option of a list of three
+      or more ("as positive, negative, or neutral" -> "the sentiment").
     Names are compared case-insensitively anywhere in the text, so a name that moved to the start
     of a sentence still counts as kept; a number written out in words ("four") counts as kept.
     """
