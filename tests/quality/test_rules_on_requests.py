@@ -196,3 +196,18 @@ def test_every_number_of_a_sum_counts():
         == "lost_detail:4"
     assert lexical.detail_change("For 10 people, how much flour do I need if 4 people take "
                                  "300 g?", src) is None
+
+
+@pytest.mark.parametrize("source, variant, lost", [
+    ("No. A $100 item rises to $110, and 10% off $110 is $11, leaving $99.",
+     "- $100 item rises to $110\n- 10% off $110 is $11, leaving $99", "No"),
+    ("No. After 20% off you pay 80%, so the combined discount is 32%, not 35%.",
+     "- A 20% and a 15% discount cannot be treated as 35%.\n- The combined discount is 32%.", None),
+    ("Yes. Since ES2015 you can assign defaults in the parameter list.",
+     "- JavaScript\n- ES2015\n- Defaults in the parameter list", "Yes"),
+    ("Yes, with standard shipping.", "Yes: standard shipping works.", None),
+    ("No. Your data is kept for 30 days.", "- Yes, your data is kept for 30 days.", None),  # a flip
+    ("No matter the plan, you can cancel.", "You can cancel on any plan.", None),
+])
+def test_an_answers_yes_or_no_verdict_must_survive_its_rewrite(source, variant, lost):
+    assert lexical.lost_verdict(variant, source) == lost

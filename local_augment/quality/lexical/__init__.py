@@ -25,6 +25,7 @@ from local_augment.quality.lexical.details import (
     details,
     lost_alternative,
     lost_condition,
+    lost_verdict,
     typed_details,
 )
 from local_augment.quality.lexical.negation import (
@@ -75,6 +76,7 @@ __all__ = [
     "length_ratio",
     "lost_alternative",
     "lost_condition",
+    "lost_verdict",
     "negated_heads",
     "negation_flip",
     "new_content_words",

@@ -138,6 +138,23 @@ def lost_alternative(variant: str, source: str) -> str | None:
     return None
 
 
+_VERDICT = re.compile(r"\s*(yes|no)\b\s*[.,!:;]", re.I)
+_SAYS_NO = re.compile(r"\b(?:no|not|never|cannot|none|neither|nor)\b|n't\b", re.I)
+
+
+def lost_verdict(variant: str, source: str) -> str | None:
+    """"Yes" or "No" when an answer opens with that verdict and its rewrite no longer gives it
+    (no "yes"; for "No", no negation either), or None: a list of the reasons without the
+    answer's "No." leaves the question unanswered. A rewrite that opens with the other verdict
+    is a flip, negation_flip's to name."""
+    m = _VERDICT.match(source)
+    if m is None or _VERDICT.match(re.sub(r"^\s*[-*•]\s*", "", variant)):
+        return None
+    word = m.group(1).capitalize()
+    said = re.search(r"\byes\b", variant, re.I) if word == "Yes" else _SAYS_NO.search(variant)
+    return None if said else word
+
+
 def detail_change(variant: str, source: str, *, lost: bool = True, added: bool = True,
                   request: bool = True) -> str | None:
     """`lost_detail:<span>` or `added_detail:<span>` for a detail a faithful rewrite keeps.
@@ -167,6 +184,9 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
     new["name"] = [x for x in new["name"] if not _is_name_of(x, s_fold)]
     gone["name"] = [x for x in gone["name"] if not _is_name_of(x, v_fold)]
     if not request:
+        verdict = lost_verdict(variant, source) if lost else None
+        if verdict is not None:
+            return f"lost_detail:{verdict}"
         for spans in (gone.values() if lost else ()):
             if spans:
                 return f"lost_detail:{short(spans[0], 40)}"
