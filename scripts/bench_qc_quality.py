@@ -258,21 +258,21 @@ def planted(data: Path, cfg) -> None:
     by: dict[str, list[str]] = defaultdict(list)
     for line in scored:
         by[line["kind_planted"]].append(line["verdict"])
-    counted = sum(len(by[k]) for k in KINDS)
-    print(f"\nplanted defects ({counted} from {len(sources)} requests): share rejected")
-    total = caught = 0
-    for kind in (*KINDS, "all", *LIMITS):
-        if kind == "all":
-            print(f"  all        {caught:>4} of {total:<4} {caught / total:.3f}")
-            print("  a known limit, not counted above (the request's verb swapped, the rest kept):")
-            continue
+    def line(kind: str) -> tuple[int, int]:
         v = by[kind]
         c = sum(x != "kept" for x in v)
-        if kind in KINDS:
-            total, caught = total + len(v), caught + c
         reasons = Counter(x.split(":")[0] for x in v if x != "kept")
         print(f"  {kind:<10} {c:>4} of {len(v):<4} {c / len(v):.3f}  {dict(reasons.most_common(3))}")
+        return len(v), c
 
+    kinds = [k for k in KINDS if by[k]]  # a kind the sources give no line for is not shown
+    print(f"\nplanted defects ({sum(len(by[k]) for k in kinds)} from {len(sources)} requests): "
+          "share rejected")
+    total, caught = (sum(x) for x in zip(*(line(k) for k in kinds), strict=True))
+    print(f"  all        {caught:>4} of {total:<4} {caught / total:.3f}")
+    print("  a known limit, not counted above (the request's verb swapped, the rest kept):")
+    for kind in (k for k in LIMITS if by[k]):
+        line(kind)
 
 SECTIONS = ("judged", "stsb", "banking", "planted")
 

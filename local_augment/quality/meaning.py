@@ -29,8 +29,8 @@ class Alignment:
 
     precision: float
     recall: float
-    precision_low: float = 0.0
-    recall_low: float = 0.0
+    precision_low: float
+    recall_low: float
 
     @property
     def f1(self) -> float:
@@ -41,7 +41,7 @@ class Alignment:
 def align(variant: np.ndarray, source: np.ndarray) -> Alignment:
     """Greedy token alignment of two (n, d) arrays of unit token vectors."""
     if len(variant) == 0 or len(source) == 0:
-        return Alignment(0.0, 0.0)
+        return Alignment(0.0, 0.0, 0.0, 0.0)
     sims = variant @ source.T
     p, r = sims.max(axis=1), sims.max(axis=0)
     return Alignment(float(p.mean()), float(r.mean()), float(np.quantile(p, LOW_QUANTILE)),

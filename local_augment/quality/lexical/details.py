@@ -139,6 +139,8 @@ def lost_alternative(variant: str, source: str) -> str | None:
 
 
 _VERDICT = re.compile(r"\s*(yes|no)\b\s*[.,!:;]", re.I)
+_GIVES_VERDICT = re.compile(r"\s*(?:[-*•]\s*)?(?:yes|no)\b\s*[.,!:;]", re.I)  # "- No." too
+_SAYS_YES = re.compile(r"\byes\b", re.I)
 _SAYS_NO = re.compile(r"\b(?:no|not|never|cannot|none|neither|nor)\b|n't\b", re.I)
 
 
@@ -148,11 +150,10 @@ def lost_verdict(variant: str, source: str) -> str | None:
     answer's "No." leaves the question unanswered. A rewrite that opens with the other verdict
     is a flip, negation_flip's to name."""
     m = _VERDICT.match(source)
-    if m is None or _VERDICT.match(re.sub(r"^\s*[-*•]\s*", "", variant)):
+    if m is None or _GIVES_VERDICT.match(variant):
         return None
     word = m.group(1).capitalize()
-    said = re.search(r"\byes\b", variant, re.I) if word == "Yes" else _SAYS_NO.search(variant)
-    return None if said else word
+    return None if (_SAYS_YES if word == "Yes" else _SAYS_NO).search(variant) else word
 
 
 def detail_change(variant: str, source: str, *, lost: bool = True, added: bool = True,
