@@ -6,9 +6,12 @@ fine-tuning set's), MRPC train and STS-B train (>= 4 same, <= 2 different, the r
 Judged regime: the same signals plus the LLM judge's log-odds in both orders, fitted on the
 BANKING77 pairs (the judge costs ~0.2 s a pair on 2 CPU cores, too slow for 10k news pairs).
 
-Each regime's operating point is the lowest threshold whose cross-validated precision on the
-BANKING77 mix reaches the target (`--precision`, `--judged-precision`); cross-validation holds
-out whole intents (5 folds), so no request of a held-out intent is fitted on. Prints the
+Each regime's operating point is read off cross-validation on the BANKING77 mix, which holds out
+whole intents (5 folds, recall and precision averaged over `--seeds` shuffles of the intents), so
+no request of a held-out intent is fitted on. Where some threshold clears both the recall and
+the precision target (`--recall`/`--precision`, `--judged-recall`/`--judged-precision`), the
+threshold that clears them by the widest common margin is chosen, since held-out pairs can move
+either figure; otherwise the lowest threshold that reaches the precision target. Prints the
 cross-validated AUC, precision and recall; `--write` stores the coefficients.
 
     python scripts/fit_equivalence.py [--judge qwen2.5-coder-1.5b-instruct] [--write]
@@ -106,17 +109,26 @@ def auc(p: np.ndarray, y: np.ndarray) -> float:
     return float(roc_auc_score(y, p))
 
 
-def operating_point(p: np.ndarray, y: np.ndarray, precision: float) -> tuple[float, float, float]:
-    """(threshold, recall, precision): the lowest threshold reaching `precision`."""
-    best = (1.0, 0.0, float("nan"))
-    for t in np.unique(p):
-        kept = p >= t
-        prec = float(y[kept].mean())
-        if prec >= precision:
-            rec = float((kept & (y == 1)).sum() / y.sum())
-            if rec > best[1]:
-                best = (float(t), rec, prec)
-    return best
+def operating_point(oofs: list[np.ndarray], y: np.ndarray, precision: float,
+                    recall: float | None = None) -> tuple[float, float, float]:
+    """(threshold, recall, precision), recall and precision averaged over the cross-validation
+    seeds `oofs`. With a `recall` target: among thresholds whose figures clear both targets,
+    the one that clears them by the widest common margin (the held-out set can move either);
+    otherwise, or when no threshold clears both, the lowest threshold reaching `precision`."""
+    rows = []
+    for t in np.round(np.arange(0.0, 1.0, 0.001), 3):
+        kept = [p >= t for p in oofs]
+        if not all(k.any() for k in kept):
+            break
+        prec = float(np.mean([y[k].mean() for k in kept]))
+        rec = float(np.mean([(k & (y == 1)).sum() / y.sum() for k in kept]))
+        rows.append((float(t), rec, prec))
+    if recall is not None:
+        both = [r for r in rows if r[1] >= recall and r[2] >= precision]
+        if both:
+            return max(both, key=lambda r: (min(r[1] - recall, r[2] - precision), -r[0]))
+    reaching = [r for r in rows if r[2] >= precision]
+    return reaching[0] if reaching else (1.0, 0.0, float("nan"))
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray):
@@ -145,13 +157,15 @@ def cross_validate(xb: np.ndarray, yb: np.ndarray, groups: list[str], extra: lis
     return out
 
 
-def report(name: str, p: np.ndarray, y: np.ndarray, same: np.ndarray, target: float
-           ) -> tuple[float, dict[str, float]]:
+def report(name: str, oofs: list[np.ndarray], y: np.ndarray, same: np.ndarray, target: float,
+           recall: float | None = None) -> tuple[float, dict[str, float]]:
     """The operating point's threshold, and the cross-validated figures stored beside it."""
-    t, rec, prec = operating_point(p, y, target)
-    print(f"{name}: AUC {auc(p, y):.3f} (same-intent pairs {auc(p[same], y[same]):.3f}); at "
-          f"precision >= {target}: threshold {t:.3f}, recall {rec:.3f}, precision {prec:.3f}")
-    return t, {"auc": round(auc(p, y), 3), "recall": round(rec, 3), "precision": round(prec, 3)}
+    t, rec, prec = operating_point(oofs, y, target, recall)
+    a = float(np.mean([auc(p, y) for p in oofs]))
+    a_same = float(np.mean([auc(p[same], y[same]) for p in oofs]))
+    print(f"{name} ({len(oofs)} seeds): AUC {a:.3f} (same-intent pairs {a_same:.3f}); "
+          f"threshold {t:.3f}: recall {rec:.3f}, precision {prec:.3f}")
+    return t, {"auc": round(a, 3), "recall": round(rec, 3), "precision": round(prec, 3)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
                     "qwen2.5-coder-1.5b-instruct); without it only the embedded model is fitted")
     ap.add_argument("--precision", type=float, default=0.85)
     ap.add_argument("--judged-precision", type=float, default=0.90)
+    ap.add_argument("--recall", type=float, default=0.5,
+                    help="embedded recall target: with both targets clearable, the threshold "
+                    "clears them by the widest common margin")
+    ap.add_argument("--judged-recall", type=float, default=0.8)
+    ap.add_argument("--seeds", type=int, default=4, help="cross-validation seeds averaged")
     ap.add_argument("--banking-weight", type=float, default=5.0)
     ap.add_argument("--write", action="store_true", help="write equivalence.json")
     args = ap.parse_args(argv)
@@ -186,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"pairs: banking77 {len(bank)} ({yb.sum()} same), MRPC train {len(mrpc)}, "
           f"STS-B train (>=4 / <=2) {len(stsb)}")
     print(f"cosine alone: AUC {auc(xb[:, 0], yb):.3f} on banking77")
-    oof = cross_validate(xb, yb, groups, extra, args.banking_weight)
-    t_emb, cv_emb = report("embedded, cross-validated", oof, yb, same, args.precision)
+    oofs = [cross_validate(xb, yb, groups, extra, args.banking_weight, seed=s)
+            for s in range(args.seeds)]
+    t_emb, cv_emb = report("embedded, cross-validated", oofs, yb, same, args.precision,
+                           args.recall)
     # MRPC-style AUC: MRPC train, 5 folds, banking and STS-B always in the fit
     xm, ym = extra[0]
     folds = np.arange(len(ym)) % 5
@@ -216,8 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"judge alone: AUC forward {auc(j[:, 0], yb):.3f}, reverse {auc(j[:, 1], yb):.3f}, "
               f"mean {auc(j.mean(axis=1), yb):.3f}")
         xj = np.c_[xb, lj]
-        oofj = cross_validate(xj, yb, groups, [], 1.0)
-        t_j, cv_j = report("judged, cross-validated", oofj, yb, same, args.judged_precision)
+        oofj = [cross_validate(xj, yb, groups, [], 1.0, seed=s) for s in range(args.seeds)]
+        t_j, cv_j = report("judged, cross-validated", oofj, yb, same, args.judged_precision,
+                           args.judged_recall)
         mj = fit(xj, yb, np.ones(len(yb)))
         models["judged"] = {"features": list(JUDGED), "weights": mj.coef_[0].round(5).tolist(),
                             "bias": round(float(mj.intercept_[0]), 5), "threshold": round(t_j, 3),
