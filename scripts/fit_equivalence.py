@@ -4,7 +4,7 @@ Embedded regime: logistic regression over `equivalence.EMBEDDED` signals (MiniLM
 the BANKING77 request pairs (paraphrase_pairs/, weighted up: they are requests, like a
 fine-tuning set's), MRPC train and STS-B train (>= 4 same, <= 2 different, the rest left out).
 Judged regime: the same signals plus the LLM judge's log-odds in both orders, fitted on the
-BANKING77 pairs (the judge costs ~0.2 s a pair on 2 CPU cores, too slow for 10k news pairs).
+BANKING77 pairs (the judge costs ~0.5-2 s a pair on 2 CPU cores, too slow for 10k news pairs).
 
 Each regime's operating point is read off cross-validation on the BANKING77 mix, which holds out
 whole intents (5 folds, recall and precision averaged over `--seeds` shuffles of the intents), so
