@@ -2,7 +2,9 @@
 
 The instruction stays as it is. Only outputs that can take a variant are asked for one: a brief
 one needs `brief_min_words` of prose (code blocks are kept whole, not shortened), a bulleted one
-`bulleted_min_sentences` sentences of prose and no list already. A brief variant is asked for in
+`bulleted_min_sentences` sentences of prose, no list already, and a request that does not ask
+for the prose itself (an e-mail, a paragraph, a text rewritten: a list of it answers something
+else). A brief variant is asked for in
 at most `brief_share` of its source's words (and `brief_max_words`) and rejected here with
 `too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A variant that
 drops or invents a number, a code span or a name is QC's (`lost_detail`/`added_detail`,
@@ -41,6 +43,19 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 _PREAMBLE = re.compile(r"^(?:sure|here|certainly|of course|okay|ok)\b[^\n]*:\s*\n", re.I)
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])[\"”'’)]*\s+|\n\s*\n")
+# a piece of prose the request asks to be written or edited: the output is the deliverable itself
+_PROSE = (r"(?:e-?mail|letter|reply|message|note|bio|biography|paragraph|post|tweet|caption|"
+          r"announcement|essay|story|poem|speech|blurb|tagline|slogan|invitation|summary|"
+          r"description|response)")
+_WRITE_PROSE = re.compile(
+    r"(?<!how to )(?<!how do i )(?<!how can i )(?<!how should i )\b(?:re-?write|reword|rephrase|"
+    r"paraphrase|proofread|polish|translate|(?:write|draft|compose)\s+(?:[\w'-]+\s+){0,4}?"
+    + _PROSE + r")\b", re.I)
+_INTO_PROSE = re.compile(r"\b(?:turn|expand|make|convert|combine)\b[^.?!\n]{0,60}?\binto\s+"
+                         r"(?:an?\s+)?(?:[\w'-]+\s+){0,2}?" + _PROSE + r"\b", re.I)
+_GREETING = re.compile(r"\A\s*(?:subject:[^\n]*\n\s*)?(?:hi|hello|dear|hey)\b[^\n]{0,40}\n", re.I)
+_SIGN_OFF = re.compile(r"\n\s*(?:best|kind|warm)?\s*(?:regards|wishes|thanks|cheers|sincerely)"
+                       r"[^\n]{0,20}\n[^\n]{1,40}\s*\Z", re.I)
 
 
 def words(text: str) -> int:
@@ -55,6 +70,14 @@ def prose(text: str) -> str:
 def sentences(text: str) -> int:
     """Sentences (or ;-separated clauses, or paragraphs) of the text's prose."""
     return sum(1 for part in _SENTENCE_BREAK.split(prose(text)) if part.strip())
+
+
+def deliverable_prose(instruction: str, output: str) -> bool:
+    """Whether the output is a piece of prose the request asks for as such: an e-mail, a reply,
+    a bio, a paragraph, or given text rewritten, proofread or translated. A bulleted version of
+    it no longer answers the request (read on Qwen's kept bulleted variants: 8 of 22 bad ones)."""
+    return bool(_WRITE_PROSE.search(instruction) or _INTO_PROSE.search(instruction)
+                or _GREETING.search(output) or _SIGN_OFF.search(output))
 
 
 def brief_budget(output: str, max_words: int, share: float) -> int:
@@ -95,20 +118,23 @@ class OutputsAugmenter(LLMAugmenter):
         """The most words a brief variant of `output` may have."""
         return brief_budget(output, self.cfg.brief_max_words, self.cfg.brief_share)
 
-    def fits(self, variant: str, output: str) -> bool:
-        """Whether `output` can take the variant: enough prose to shorten for a brief one;
-        several sentences, and no list already, for a bulleted one."""
+    def fits(self, variant: str, ex: Example) -> bool:
+        """Whether the example's output can take the variant: enough prose to shorten for a
+        brief one; several sentences, no list already, and no piece of prose the request asks
+        for as such (`deliverable_prose`) for a bulleted one."""
+        output = ex.output
         if variant == "brief":
             return words(prose(output)) >= self.cfg.brief_min_words
         return (sentences(output) >= self.cfg.bulleted_min_sentences
-                and len(_BULLET.findall(output)) < 2)
+                and len(_BULLET.findall(output)) < 2
+                and not deliverable_prose(ex.instruction, output))
 
     def requests(self, batch: Sequence[Example]) -> list[Request]:
         todo = [ex for ex in batch if words(ex.output) >= self.cfg.min_output_words
                 and sampled(self.ctx.seed, self.name, ex.id, self.cfg.sample)]
         out: list[Request] = []
         for variant in self.cfg.variants:  # one sampling setting (token budget) per variant
-            fit = [ex for ex in todo if self.fits(variant, ex.output)]
+            fit = [ex for ex in todo if self.fits(variant, ex)]
             if not fit:
                 continue
             params = self.sampling(variant, max((ex.output for ex in fit), key=words))

@@ -60,11 +60,42 @@ def test_which_outputs_can_take_which_variant(manifest):
     two_sentences = "Use the json module. It reads the file into a dict."
     code_only = "```python\n" + "x = 1\n" * 40 + "```"
     a_list = "- one point here\n- another point there\n- a third one"
-    assert aug.fits("brief", LONG) and aug.fits("bulleted", LONG)
-    assert not aug.fits("brief", two_sentences) and aug.fits("bulleted", two_sentences)
-    assert not aug.fits("brief", code_only) and not aug.fits("bulleted", code_only)
-    assert not aug.fits("bulleted", a_list)
-    assert not aug.fits("bulleted", "Positive, because the review praises the battery.")
+    def fits(variant: str, output: str, instruction: str = "Tell me about it.") -> bool:
+        return aug.fits(variant, Example(id="f", line=1, layout="alpaca", row={
+            "instruction": instruction, "input": "", "output": output}))
+
+    assert fits("brief", LONG) and fits("bulleted", LONG)
+    assert not fits("brief", two_sentences) and fits("bulleted", two_sentences)
+    assert not fits("brief", code_only) and not fits("bulleted", code_only)
+    assert not fits("bulleted", a_list)
+    assert not fits("bulleted", "Positive, because the review praises the battery.")
+    # a piece of prose asked for as such takes a brief version, not a list
+    assert fits("brief", LONG, "Write a short e-mail to my team about the tower.")
+    assert not fits("bulleted", LONG, "Write a short e-mail to my team about the tower.")
+
+
+@pytest.mark.parametrize("instruction, prose", [
+    ("Draft an out-of-office reply for December 23 to January 2.", True),
+    ("Reword this canned response so it sounds less robotic.", True),
+    ("Please proofread this paragraph and correct any errors.", True),
+    ("Can you turn these bullet points into a short paragraph?", True),
+    ("write a two-sentence bio for a freelance graphic designer named Priya", True),
+    ("Expand this one-line summary into a short paragraph for the release notes.", True),
+    ('Translate "Thank you for your patience" into Spanish and French.', True),
+    ("How do I write a follow-up e-mail after a sales demo without sounding pushy?", False),
+    ("Write a regex that finds every e-mail address in a block of text.", False),
+    ("How do I change the e-mail address on my account?", False),
+    ("Why was my card declined with code 51?", False),
+])
+def test_deliverable_prose_is_read_off_the_request(instruction, prose):
+    assert outputs.deliverable_prose(instruction, "An answer. It has two sentences.") is prose
+
+
+def test_deliverable_prose_is_read_off_a_letter():
+    letter = "Hi Marcus,\n\nYour refund is approved.\n\nBest regards,\nCustomer Support"
+    assert outputs.deliverable_prose("My apology e-mail to a client sounds too defensive.",
+                                     "Dear Ms. Lee,\n\nI am sorry for the delay.\n")
+    assert outputs.deliverable_prose("Tell the customer the refund is approved.", letter)
 
 
 def test_a_brief_variant_is_clearly_shorter_and_keeps_code_whole():
