@@ -76,6 +76,7 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
     n_sources = len(sources)
     cands = res.report["candidates_per_method"]
     kept: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    prov: dict[str, list[dict]] = defaultdict(list)  # each kept variant's provenance, for --dump
     reasons: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
         p = r["_provenance"]
@@ -83,6 +84,7 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
             src = sources.get(p["source_id"])
             kept[p["method"]].append((text_of(src, p["field"]) if src else "",
                                       text_of(r, p["field"])))
+            prov[p["method"]].append(p)
     for r in rejects:
         if "method" not in r:
             continue
@@ -92,6 +94,7 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
             src = sources.get(p["source_id"])
             kept[r["method"]].append((text_of(src, p["field"]) if src else "",
                                       text_of(r["row"], p["field"])))
+            prov[r["method"]].append(p)
         else:
             reasons[r["method"]][kind] += 1
     print(f"\n{input_path.name}: {n_sources} source rows")
@@ -115,9 +118,10 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
     if dump is not None:
         with open(dump, "a", encoding="utf-8") as fh:
             for m in sorted(kept):
-                for s, v in kept[m]:
+                for (s, v), p in zip(kept[m], prov[m], strict=True):
                     fh.write(json.dumps({"input": input_path.name, "method": m, "source": s,
-                                         "variant": v}, ensure_ascii=False) + "\n")
+                                         "variant": v, "provenance": p},
+                                        ensure_ascii=False) + "\n")
             for r in rejects if dump_rejects else []:
                 if "method" in r and r["reason"].split(":", 1)[0] not in NOT_QC:
                     p = r["_provenance"]
@@ -125,7 +129,8 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
                     fh.write(json.dumps({
                         "input": input_path.name, "method": r["method"],
                         "source": text_of(src, p["field"]) if src else "",
-                        "variant": text_of(r["row"], p["field"]), "reason": r["reason"]},
+                        "variant": text_of(r["row"], p["field"]), "reason": r["reason"],
+                        "provenance": p},
                         ensure_ascii=False) + "\n")
     for m in sorted(kept):
         for s, v in kept[m][:show]:

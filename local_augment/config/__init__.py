@@ -61,6 +61,13 @@ class QCConfig(CheckSettings):  # type: ignore[misc, valid-type]
     judge_min: float = Field(JUDGED_BAR, ge=0, le=1, description=(
         "judged regime: P(same request) below this: judge_rejected. The fitted operating "
         "point of the judged model (scripts/fit_equivalence.py)"))
+    judge_min_generated: float | None = Field(None, ge=0, le=1, description=(
+        "judged regime, a run's own variants only (not pairs scored by `local-augment qc`): "
+        "P(same request) below this, though above judge_min: judge_uncertain. judge_min is "
+        "fitted on people's pairs, whose different requests differ plainly; a generator's "
+        "errors (a part dropped, a detail changed with the words kept) score higher, so the "
+        "bar for its rows is fitted on its own rows read by people "
+        "(scripts/fit_generated_bar.py). Unset: judge_min"))
     # the contamination guard (quality/contamination.py): runs when eval_sets is not empty
     eval_sets: list[Path] = Field(default_factory=list, description=(
         "eval sets (Alpaca/chat JSONL, Parquet, or plain text one prompt per line), each named "

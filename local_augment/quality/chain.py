@@ -58,6 +58,8 @@ class QualityChain:
         self.judge = judge
         self.notices: list[str] = []
         self.timings: dict[str, float] = {}
+        bar = qc.judge_min_generated
+        self.generated_bar = qc.judge_min if bar is None else max(bar, qc.judge_min)
 
     @property
     def scorer(self) -> Scorer | None:
@@ -253,6 +255,8 @@ class QualityChain:
                             equivalence=round(p_same, 4))
             if p_same < self.qc.judge_min:
                 v.reject(reasons.judge_rejected(p_same))
+            elif b.pairs[i].generated and p_same < self.generated_bar:
+                v.reject(reasons.judge_uncertain(p_same))
 
 
 # (timings key, which live pairs the stage sees, the stage); cheapest first

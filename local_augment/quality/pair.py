@@ -26,6 +26,7 @@ class Pair:
     instruction: str = ""  # the source row's prompt (what the output answers)
     output: str = ""  # the source row's output (what the instruction asks for)
     kind: str | None = None  # output variants: "brief" or "bulleted"
+    generated: bool = False  # a model's own candidate (augment), not a supplied pair (qc)
 
     @property
     def is_instruction(self) -> bool:

@@ -28,7 +28,8 @@ def too_long(words: int) -> str:
 KINDS = (
     EMPTY, "artifact", "not_its_kind", TRIVIAL_COPY, ANSWERED_INSTEAD, "lost_detail", "added_detail",
     NEGATION_FLIP, PERSPECTIVE_CHANGED, "task_changed", "length_ratio", "few_new_words", "wrong_language", "out_of_window",
-    "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "low_yield_method",
+    "meaning_changed", "disfluent", "output_unfit", "judge_rejected", "judge_uncertain",
+    "low_yield_method",
     EVAL_CONTAMINATION, CONTAMINATED_SOURCE,
 )
 # kinds that say a candidate is too close to its source, not that its generator failed
@@ -74,6 +75,11 @@ def output_unfit(score: float) -> str:
 
 def judge_rejected(p_yes: float) -> str:
     return f"judge_rejected:{p_yes:.2f}"
+
+
+def judge_uncertain(p_yes: float) -> str:
+    """A model's own variant above the bar fitted on people's pairs, below the generated bar."""
+    return f"judge_uncertain:{p_yes:.4f}"
 
 
 def not_its_kind(what: str) -> str:

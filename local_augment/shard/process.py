@@ -82,9 +82,11 @@ def generate(
 def pair_of(cand: Candidate, source: Example | None) -> Pair:
     """The candidate as quality control sees it, with its source row for context."""
     if source is None:  # a row with no source example (refusals)
-        return Pair(cand.method, cand.field, cand.text, cand.source_text, kind=cand.kind)
+        return Pair(cand.method, cand.field, cand.text, cand.source_text, kind=cand.kind,
+                    generated=True)
     return Pair(cand.method, cand.field, cand.text, cand.source_text,
-                instruction=prompt_text(source), output=source.output, kind=cand.kind)
+                instruction=prompt_text(source), output=source.output, kind=cand.kind,
+                generated=True)
 
 
 def score(

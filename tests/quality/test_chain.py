@@ -399,3 +399,38 @@ def test_new_lexical_reasons_through_the_chain_on_a_hash_embedder():
     assert reasons[0] == "perspective_changed"
     assert reasons[1] == "artifact:dangling_colon"
     assert reasons[2] is None or not reasons[2].startswith("artifact")
+
+
+def test_a_generated_variant_meets_the_generated_bar_a_supplied_pair_does_not():
+    """judge_min_generated applies to a run's own candidates only: the same pair scored as a
+    supplied pair (`local-augment qc`) is held to judge_min alone."""
+    from local_augment.config import QCConfig
+    from tests.fakes import HashEmbedder
+
+    def judge(pairs):
+        return [(0.9, 0.9)] * len(pairs)
+
+    qc = QCConfig(fluency=False, judge="llm", judge_min=0.01, judge_min_generated=0.99999)
+    chain = QualityChain(qc, HashEmbedder(), lambda: None, judge)
+    src = "How do I export all the contacts in my address book to a CSV file?"
+    variant = "What is the way to export every contact in my address book as a CSV file?"
+    supplied, generated = chain.check([
+        Pair("paraphrase", "instruction", variant, src, instruction=src),
+        Pair("paraphrase", "instruction", variant, src, instruction=src, generated=True)])
+    assert supplied.reason is None, supplied.scores
+    p = generated.scores["equivalence"]
+    assert generated.reason == f"judge_uncertain:{p:.4f}" and 0.01 <= p < 0.99999
+    unset = QualityChain(QCConfig(fluency=False, judge="llm", judge_min=0.01), HashEmbedder(),
+                         lambda: None, judge)
+    assert unset.generated_bar == 0.01
+
+
+def test_the_gate_counts_a_judge_uncertain_row_as_passed():
+    """Rows above the bar fitted on people's pairs are what QC's rates describe: a strict
+    generated bar does not make the gate drop a generator's survivors."""
+    qc = load_config().qc
+    failed = [("paraphrase", "meaning_changed:0.2")] * 40
+    assert "paraphrase" in low_yield([("paraphrase", None)] * 30 + failed
+                                     + [("paraphrase", "judge_rejected:0.50")] * 30, qc)
+    assert low_yield([("paraphrase", None)] * 30 + failed
+                     + [("paraphrase", "judge_uncertain:0.9800")] * 30, qc) == {}
