@@ -34,7 +34,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-NOT_QC = ("near_duplicate_of", "ratio_cap", "per_original_cap")
+NOT_QC = ("ratio_cap", "per_original_cap")  # kept by QC, cut for the mix's budget: counted kept
+NOT_NEW = ("near_duplicate_of",)  # a copy of a kept sibling or of another row: not counted
 _WORD = re.compile(r"\w+")
 
 
@@ -89,6 +90,8 @@ def measure(input_path: Path, methods: list[str], cfg, show: int,
         if "method" not in r:
             continue
         kind = r["reason"].split(":", 1)[0]
+        if kind in NOT_NEW:
+            continue
         if kind in NOT_QC:
             p = r["_provenance"]
             src = sources.get(p["source_id"])
