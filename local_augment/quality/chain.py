@@ -164,7 +164,7 @@ class QualityChain:
             p, c, v = b.pairs[i], b.cfg[i], b.out[i]
             sim = float(sims[k])
             v.scores["similarity"] = sim
-            if not c.similarity_min <= sim <= c.similarity_max:
+            if sim < c.similarity_min or (sim > c.similarity_max and not p.reformatted):
                 v.reject(reasons.out_of_window(sim))
             if c.answered and p.is_instruction and p.output.strip():
                 v.scores["to_output"] = float(to_out[k])
@@ -186,7 +186,8 @@ class QualityChain:
                 if float(vec @ o_vec[k]) > float(vec @ s_vec[k])}
 
     def _meaning(self, b: Batch, todo: list[int]) -> None:
-        """Requests: P(same request) of the embedded model; answers: how much of it is kept."""
+        """Requests: P(same request) of the embedded model; answers: how much of it is kept, and
+        for a list of an answer how well its weakest parts are matched in it (`list_support_min`)."""
         texts: dict[str, int] = {}
         for i in todo:
             texts.setdefault(b.pairs[i].variant, len(texts))
@@ -208,6 +209,8 @@ class QualityChain:
                 score = meaning_score(v.scores.get("similarity", 0.0), a)
                 v.scores["meaning"] = round(score, 4)
                 bar = c.meaning_min
+                if p.reformatted and score >= bar:  # a list: every part of it in the source
+                    score, bar = a.precision_low, c.list_support_min
             if c.meaning and score < bar and not self._judged(p):
                 v.reject(reasons.meaning_changed(score))
 

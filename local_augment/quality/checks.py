@@ -45,16 +45,21 @@ def artifacts(p: Pair, c: CheckSettings) -> str | None:
 
 
 def kind(p: Pair, c: CheckSettings) -> str | None:
-    """An output variant that is not its kind (a brief one not shorter, a bulleted one no list)."""
+    """An output variant that is not its kind: a brief one not shorter or in notes, a bulleted
+    one no list, or a list that restates its source in other words."""
     if not (c.kind and p.field == "output"):
         return None
-    what = lexical.not_its_kind(p.kind, p.variant, p.source, c.brief_max_ratio)
+    what = lexical.not_its_kind(p.kind, p.variant, p.source, c.brief_max_ratio,
+                                c.list_drift_max)
     return reasons.not_its_kind(what) if what is not None else None
 
 
 def trivial_copy(p: Pair, c: CheckSettings) -> str | None:
-    return reasons.TRIVIAL_COPY if c.trivial_copy and lexical.trivial_copy(p.variant, p.source) \
-        else None
+    """Only case, punctuation or a filler word changed; a list of the source's own sentences
+    (`Pair.reformatted`) changed its form, which is what a bulleted variant is for."""
+    if not c.trivial_copy or p.reformatted:
+        return None
+    return reasons.TRIVIAL_COPY if lexical.trivial_copy(p.variant, p.source) else None
 
 
 def answered(p: Pair, c: CheckSettings) -> str | None:

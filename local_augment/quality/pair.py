@@ -33,6 +33,19 @@ class Pair:
         return self.field in INSTRUCTION_FIELDS
 
     @property
+    def reformatted(self) -> bool:
+        """An output variant whose change is its form: a bulleted list of a source that is none.
+        It may keep every word and most of the cosine of its source (a list of the source's own
+        sentences is the faithful one), so the copy checks (trivial_copy, the cosine window's
+        upper bound) do not apply to it; `not_its_kind` checks that it is a list of the
+        source's statements."""
+        if self.field != "output" or self.kind != "bulleted":
+            return False
+        from local_augment.quality.lexical import bullet_count
+
+        return bullet_count(self.variant) >= 2 > bullet_count(self.source)
+
+    @property
     def standalone(self) -> bool:
         """A whole new row with no source example (a method registered `standalone`)."""
         return self.field == "row"

@@ -213,12 +213,18 @@ def test_output_variants_kind_echo_and_facts(chain):
         out(src + " Thanks."),
         out("- Enterprise SLA: 99.95% monthly uptime\n- Missed: 10% credit per 0.1% below",
             "bulleted"),
+        out("- Our Enterprise SLA guarantees 99.95% monthly uptime.\n- If we miss it, you can "
+            "claim service credits of 10% of the monthly fee for each 0.1% below the target.",
+            "bulleted"),
     ])
     reasons = [v.reason.split(":")[0] if v.reason else None for v in verdicts]
     assert reasons[0] == "lost_detail"
     assert reasons[1] == "artifact" and verdicts[1].reason.endswith("instruction_echo")
     assert reasons[2] == "not_its_kind"
-    assert reasons[3] is None
+    # notes in place of the source's statements: a list that restates it
+    assert verdicts[3].reason == "not_its_kind:restated"
+    # the source's own sentences as a list: its form is the change, not a copy (cosine > 0.98)
+    assert verdicts[4].reason is None and verdicts[4].scores["similarity"] > 0.98
 
 
 def test_low_yield_gate_counts_failures_not_near_copies():
@@ -434,3 +440,36 @@ def test_the_gate_counts_a_judge_uncertain_row_as_passed():
                                      + [("paraphrase", "judge_rejected:0.50")] * 30, qc)
     assert low_yield([("paraphrase", None)] * 30 + failed
                      + [("paraphrase", "judge_uncertain:0.9800")] * 30, qc) == {}
+
+
+def test_a_list_of_an_answer_keeps_only_what_its_source_says(chain):
+    """Qwen2.5-Coder-1.5B's lists (a bench_methods run on examples/instructions.jsonl): the one
+    in the source's sentences is kept; one that garbles the optional part of a regex, and one
+    that invents an app, are not: a part of each is matched poorly in its source."""
+    def listed(source, variant, ins):
+        return Pair("outputs", "output", variant, source, instruction=ins, kind="bulleted")
+
+    pause = ("You can pause it for up to 3 months from Billing > Subscription > Pause; you won't "
+             "be charged during the pause and all your data is kept. You only need to cancel if "
+             "you want to stop permanently.")
+    zip_ = ("`^\\d{5}(-\\d{4})?$`\n\nIt matches exactly five digits, optionally followed by a "
+            "hyphen and four more digits.")
+    export = ("Go to Contacts, select the contacts you want (or use Select all), then click Export "
+              "> CSV. The file downloads to your computer, and you can open it in Excel or Google "
+              "Sheets or import it into another tool.")
+    verdicts = chain.check([
+        listed(pause, "- You can pause it for up to 3 months from Billing > Subscription > Pause."
+               "\n- You won't be charged during the pause.\n- All your data is kept.\n- You only "
+               "need to cancel if you want to stop permanently.",
+               "Can I pause my subscription, or do I need to cancel it?"),
+        listed(zip_, "- `^\\d{5}(-\\d{4})?$`\n- It matches exactly five digits.\n- Optionally "
+               "followed by a hyphen.\n- Followed by four more digits.\n- Ends with an optional "
+               "match of the hyphen and the digits.",
+               "Write a regex that matches US ZIP codes like 12345 or 12345-6789."),
+        listed(export, "- Open Contacts app\n- Select contacts you want or use Select all\n- Click "
+               "Export > CSV\n- File downloads to your computer\n- Open file in Excel, Google "
+               "Sheets, or import into another tool", "how do i export my contacts to a csv file?"),
+    ])
+    assert verdicts[0].reason is None
+    assert [v.reason.split(":")[0] for v in verdicts[1:]] == ["meaning_changed"] * 2
+    assert verdicts[0].scores["align_precision_low"] > verdicts[1].scores["align_precision_low"]

@@ -1,5 +1,6 @@
 """The lexical checks on variants Qwen2.5-Coder-1.5B-Instruct really wrote for
-examples/instructions.jsonl (qwen_variants.jsonl, copied verbatim from bench_methods runs): the
+examples/instructions.jsonl (qwen_variants.jsonl, copied verbatim from bench_methods runs; lists
+checked with the default list_drift_max, 2): the
 faults a competent model makes are caught, its good rows are not. No model needed."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def lexical_reason(row: dict) -> str | None:
     v, s = row["variant"], row["source"]
     request = row["method"] != "outputs"
     if row["kind"]:
-        what = lexical.not_its_kind(row["kind"], v, s, 0.9)
+        what = lexical.not_its_kind(row["kind"], v, s, 0.9, 2)
         if what:
             return f"not_its_kind:{what}"
     change = lexical.detail_change(v, s, request=request)

@@ -156,7 +156,40 @@ def test_a_brief_answer_in_note_form_is_not_its_kind():
     assert lexical.not_its_kind("brief", notes, src, 0.9) == "telegraphic"
     assert lexical.not_its_kind("brief", prose, src, 0.9) is None
     assert lexical.not_its_kind("bulleted", "- Launch: June 3\n- Load times: 40% faster", src,
-                                0.9) is None  # a list's points may be notes
+                                0.9) is None  # without list_drift_max, a list's points may be notes
+
+
+def test_a_list_of_the_sources_statements_is_its_kind_one_that_restates_them_is_not():
+    """Qwen2.5-Coder-1.5B's lists of one answer (bench_methods runs): the one in the source's
+    words is a bulleted variant; the one that invents an app and a second Export click, and
+    drops the Select-all option, restates it."""
+    src = ("Go to Contacts, select the contacts you want (or use Select all), then click Export > "
+           "CSV. The file downloads to your computer, and you can open it in Excel or Google "
+           "Sheets or import it into another tool.")
+    faithful = ("- Go to Contacts.\n- Select the contacts you want (or use Select all).\n"
+                "- Click Export > CSV.\n- The file downloads to your computer.\n"
+                "- You can open it in Excel or Google Sheets or import it into another tool.")
+    restated = ("- Open the Contacts app on your device.\n- Select the contacts you want to "
+                "export.\n- Click the \"Export\" button.\n- Choose \"CSV\" as the export format."
+                "\n- Click \"Export\" again.\n- The file will download to your computer.")
+    assert lexical.list_drift(faithful, src) == (0, 1)  # "then"
+    assert lexical.not_its_kind("bulleted", faithful, src, 0.9, 2) is None
+    assert lexical.not_its_kind("bulleted", restated, src, 0.9, 2) == "restated"
+
+
+def test_a_faithful_list_is_not_a_copy_of_its_source():
+    from local_augment.config import load_config
+    from local_augment.quality.checks import trivial_copy
+    from local_augment.quality.pair import Pair
+
+    src = "Done. Order #A-20418 was cancelled, and you won't be charged."
+    listed = "- Done.\n- Order #A-20418 was cancelled.\n- You won't be charged."
+    c = load_config().qc.checks("outputs")
+    as_list = Pair("outputs", "output", listed, src, kind="bulleted")
+    assert as_list.reformatted and trivial_copy(as_list, c) is None
+    same = Pair("outputs", "output", src.upper(), src, kind="brief")
+    assert not same.reformatted and trivial_copy(same, c) == "trivial_copy"
+    assert not Pair("outputs", "output", listed, listed, kind="bulleted").reformatted
 
 
 @pytest.mark.parametrize("source, variant", [

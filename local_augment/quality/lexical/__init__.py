@@ -35,6 +35,7 @@ from local_augment.quality.lexical.negation import (
 from local_augment.quality.lexical.output_kind import (
     bullet_count,
     function_share,
+    list_drift,
     not_its_kind,
     output_kind,
     telegraphic,
@@ -74,6 +75,7 @@ __all__ = [
     "function_share",
     "instruction_echo",
     "length_ratio",
+    "list_drift",
     "lost_alternative",
     "lost_condition",
     "lost_verdict",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from local_augment.quality.lexical.words import STOPWORDS, tokens
+from local_augment.quality.lexical.words import STOPWORDS, content_words, stem, tokens
 
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 
@@ -16,6 +16,16 @@ def bullet_count(text: str) -> int:
 def output_kind(variant: str, source: str) -> str:
     """"bulleted" when the variant is a list and its source is not, else "brief"."""
     return "bulleted" if bullet_count(variant) >= 2 > bullet_count(source) else "brief"
+
+
+def list_drift(variant: str, source: str) -> tuple[int, int]:
+    """(new, lost): distinct content-word stems of a list that its source lacks, and of the
+    source that the list lacks. A list of the source's statements has few of either; a list
+    that restates them in other words ("Open the Contacts app", "can cause you to log in with
+    the old password") has many."""
+    v = {stem(w) for w in content_words(variant)}
+    s = {stem(w) for w in content_words(source)}
+    return len(v - s), len(s - v)
 
 
 def function_share(text: str) -> float:
@@ -32,13 +42,18 @@ def telegraphic(variant: str, source: str) -> bool:
     return len(tokens(variant)) >= 6 and share >= 0.2 and function_share(variant) < share / 3
 
 
-def not_its_kind(kind: str | None, variant: str, source: str, brief_max_ratio: float) -> str | None:
-    """A brief output that is not shorter or is notes instead of sentences, a bulleted one that
-    is no list."""
+def not_its_kind(kind: str | None, variant: str, source: str, brief_max_ratio: float,
+                 list_drift_max: int | None = None) -> str | None:
+    """A brief output that is not shorter or is notes instead of sentences; a bulleted one that
+    is no list, or (with `list_drift_max`) a list that restates its source: more content-word
+    stems new, or more of the source's lost, than `list_drift_max` (`list_drift`)."""
     if kind == "brief" and len(variant.strip()) > brief_max_ratio * len(source.strip()):
         return "brief"
     if kind == "brief" and bullet_count(variant) < 2 and telegraphic(variant, source):
         return "telegraphic"
     if kind == "bulleted" and bullet_count(variant) < 2:
         return "bulleted"
+    if kind == "bulleted" and list_drift_max is not None and \
+            max(list_drift(variant, source)) > list_drift_max:
+        return "restated"
     return None
