@@ -6,7 +6,10 @@ one needs `brief_min_words` of prose (code blocks are kept whole, not shortened)
 for the prose itself (an e-mail, a paragraph, a text rewritten: a list of it answers something
 else). A brief variant is asked for in
 at most `brief_share` of its source's words (and `brief_max_words`) and rejected here with
-`too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A variant that
+`too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A bulleted one is
+asked for one bullet per sentence in the source's own words (a format variant), and of several
+samples the one closest to that is chosen (`gain`); QC rejects a list that restates its source
+(`not_its_kind:restated`). A variant that
 drops or invents a number, a code span or a name is QC's (`lost_detail`/`added_detail`,
 quality/lexical/), as for every method.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -155,10 +158,26 @@ class OutputsAugmenter(LLMAugmenter):
 
     def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
         ex, variant = request.example, request.tag
-        pick = choose(answers, lambda raw: self.flaw(variant, ex.output, clean_variant(raw, ex.output)))
+        pick = choose(answers, lambda raw: self.flaw(variant, ex.output, clean_variant(raw, ex.output)),
+                      self.gain(variant, ex.output))
         chosen = f"{pick + 1}/{len(answers)}" if len(answers) > 1 else None
         return [self.candidate(ex, variant, answers[pick] if answers else "", request.sampling,
                                chosen)]
+
+    def gain(self, variant: str, source: str) -> Callable[[str], float] | None:
+        """How to rank a bulleted variant's flawless samples: the one closest to a list of its
+        source's own statements (fewest content words new or lost, `lexical.list_drift`), then
+        the one that breaks fewest of its sentences into pieces (fewest bullets); a brief one's:
+        the first."""
+        from local_augment.quality import lexical
+
+        if variant != "bulleted":
+            return None
+
+        def closeness(raw: str) -> float:
+            text = clean_variant(raw, source)
+            return -sum(lexical.list_drift(text, source)) - lexical.bullet_count(text) / 1000
+        return closeness
 
     def flaw(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is not worth a candidate when another sample may be: the variant's

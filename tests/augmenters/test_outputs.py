@@ -123,3 +123,40 @@ def test_several_samples_the_first_that_keeps_the_facts_is_kept(manifest):
     (cand,) = aug.parse(req, answers)
     assert cand.params["chosen"] == "2/3" and cand.text.startswith("The Eiffel Tower in Paris")
     assert cand.reason is None
+
+
+def test_of_several_lists_the_one_in_the_sources_words_is_kept(manifest):
+    """Every sample keeps the facts; the one closest to a list of the source's own statements
+    (fewest content words new or lost) wins, not the first."""
+    from local_augment.augmenters.llm_base import Request
+    from local_augment.engines.llm import Sampling
+    from tests.fakes import FakeLLM
+
+    aug = augmenter(manifest)
+    aug.llm = FakeLLM()
+    req = Request(EX, [], Sampling(n=3), tag="bulleted")
+    answers = ["- Paris landmark: 330 m, built 1889 for the World Fair\n"
+               "- Fetch its NASA page with `pip install requests`, per Gustave Eiffel",
+               "- The Eiffel Tower in Paris is 330 metres tall.\n- It was finished in 1889 for "
+               "the World Fair.\n- Use `pip install requests` to fetch its NASA page, said "
+               "Gustave Eiffel.",
+               "- Just a list"]
+    (cand,) = aug.parse(req, answers)
+    assert cand.params["chosen"] == "2/3" and cand.reason is None
+    assert cand.text.startswith("- The Eiffel Tower in Paris is 330 metres tall.")
+
+
+def test_of_two_lists_in_the_sources_words_the_one_that_breaks_fewer_sentences_is_kept(manifest):
+    from local_augment.augmenters.llm_base import Request
+    from local_augment.engines.llm import Sampling
+    from tests.fakes import FakeLLM
+
+    aug = augmenter(manifest)
+    aug.llm = FakeLLM()
+    src = "Go to Settings > Account and click Edit. The change takes effect at once."
+    ex = Example(id="o2", line=2, layout="alpaca",
+                 row={"instruction": "How do I change my e-mail?", "input": "", "output": src})
+    pieces = "- Go to Settings\n- Account\n- And click Edit.\n- The change takes effect at once."
+    whole = "- Go to Settings > Account and click Edit.\n- The change takes effect at once."
+    (cand,) = aug.parse(Request(ex, [], Sampling(n=2), tag="bulleted"), [pieces, whole])
+    assert cand.params["chosen"] == "2/2" and cand.text == whole
