@@ -34,7 +34,7 @@ from local_augment.engines.llm.prompting import (
     normalized,
     strip_opener,
 )
-from local_augment.quality import reasons
+from local_augment.quality import lexical, reasons
 
 log = logging.getLogger("local_augment.outputs")
 
@@ -42,7 +42,6 @@ NAME = "outputs"
 VARIANTS = ("brief", "bulleted")  # index of a variant's Candidate = its position here
 EMPTY, COPY = reasons.EMPTY_OUTPUT, reasons.COPY_OF_SOURCE
 
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 _PREAMBLE = re.compile(r"^(?:sure|here|certainly|of course|okay|ok)\b[^\n]*:\s*\n", re.I)
 _FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])[\"”'’)]*\s+|\n\s*\n")
@@ -129,7 +128,7 @@ class OutputsAugmenter(LLMAugmenter):
         if variant == "brief":
             return words(prose(output)) >= self.cfg.brief_min_words
         return (sentences(output) >= self.cfg.bulleted_min_sentences
-                and len(_BULLET.findall(output)) < 2
+                and lexical.bullet_count(output) < 2
                 and not deliverable_prose(ex.instruction, output))
 
     def requests(self, batch: Sequence[Example]) -> list[Request]:
@@ -164,26 +163,22 @@ class OutputsAugmenter(LLMAugmenter):
         return [self.candidate(ex, variant, answers[pick] if answers else "", request.sampling,
                                chosen)]
 
-    def gain(self, variant: str, source: str) -> Callable[[str], float] | None:
+    def gain(self, variant: str, source: str) -> Callable[[str], tuple[int, int]] | None:
         """How to rank a bulleted variant's flawless samples: the one closest to a list of its
         source's own statements (fewest content words new or lost, `lexical.list_drift`), then
         the one that breaks fewest of its sentences into pieces (fewest bullets); a brief one's:
         the first."""
-        from local_augment.quality import lexical
-
         if variant != "bulleted":
             return None
 
-        def closeness(raw: str) -> float:
+        def closeness(raw: str) -> tuple[int, int]:
             text = clean_variant(raw, source)
-            return -sum(lexical.list_drift(text, source)) - lexical.bullet_count(text) / 1000
+            return -sum(lexical.list_drift(text, source)), -lexical.bullet_count(text)
         return closeness
 
     def flaw(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is not worth a candidate when another sample may be: the variant's
         own check, or a detail of its source lost or invented."""
-        from local_augment.quality import lexical
-
         return self.check(variant, source, text) or lexical.detail_change(
             text, source, request=False)
 
@@ -195,7 +190,7 @@ class OutputsAugmenter(LLMAugmenter):
             return COPY
         if variant == "brief" and words(text) > self.budget(source):
             return reasons.too_long(words(text))
-        if variant == "bulleted" and len(_BULLET.findall(text)) < 2:
+        if variant == "bulleted" and lexical.bullet_count(text) < 2:
             return reasons.NOT_BULLETED
         return None  # dropped or invented numbers, names, code: QC's lost/added_detail
 

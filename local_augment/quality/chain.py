@@ -209,10 +209,10 @@ class QualityChain:
                 score = meaning_score(v.scores.get("similarity", 0.0), a)
                 v.scores["meaning"] = round(score, 4)
                 bar = c.meaning_min
-                if p.reformatted and score >= bar:  # a list: every part of it in the source
-                    score, bar = a.precision_low, c.list_support_min
             if c.meaning and score < bar and not self._judged(p):
                 v.reject(reasons.meaning_changed(score))
+            elif c.meaning and p.reformatted and a.precision_low < c.list_support_min:
+                v.reject(reasons.meaning_changed(a.precision_low))  # a part of the list is not in the source
 
     def _lm_checks(self, b: Batch, todo: list[int]) -> None:
         """Fluency relative to the source, then (if on) output fit, on the scorer LM."""

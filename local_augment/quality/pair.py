@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from local_augment.quality.lexical import output_kind
+
 if TYPE_CHECKING:
     from local_augment.config.checks import CheckSettings
 
@@ -39,11 +41,8 @@ class Pair:
         sentences is the faithful one), so the copy checks (trivial_copy, the cosine window's
         upper bound) do not apply to it; `not_its_kind` checks that it is a list of the
         source's statements."""
-        if self.field != "output" or self.kind != "bulleted":
-            return False
-        from local_augment.quality.lexical import bullet_count
-
-        return bullet_count(self.variant) >= 2 > bullet_count(self.source)
+        return (self.field == "output" and self.kind == "bulleted"
+                and output_kind(self.variant, self.source) == "bulleted")
 
     @property
     def standalone(self) -> bool:

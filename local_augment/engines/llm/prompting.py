@@ -178,11 +178,11 @@ def cut_loop(text: str) -> str:
 
 
 def choose(answers: Sequence[str], flaw: Callable[[str], str | None],
-           gain: Callable[[str], float] | None = None) -> int:
+           gain: Callable[[str], Any] | None = None) -> int:
     """Of several samples of one request, the one worth a candidate: among the answers without
     a flaw (`flaw` returns why one is unusable, or None), the first with the most `gain` (the
     first, without one); 0 when every answer has a flaw."""
     good = [i for i, answer in enumerate(answers) if flaw(answer) is None]
     if not good:
         return 0
-    return max(good, key=lambda i: (gain(answers[i]) if gain else 0.0, -i))
+    return max(good, key=lambda i: (gain(answers[i]) if gain else 0, -i))
