@@ -349,6 +349,18 @@ def test_quoted_text_with_numbers_survives_whole():
                                  src).startswith("lost_detail:")
 
 
+def test_a_word_that_starts_a_sentence_is_not_a_name():
+    """After a quote that ends a sentence, an emoji or markdown emphasis, "Your" and "Great"
+    start a sentence; a brief that drops them has lost no name."""
+    for text in ('He said "Stop now." Your card is fine.', "Done 😊 Great work.",
+                 "**Note:** Your card is fine."):
+        assert lexical.typed_details(text)["name"] == set(), text
+    assert lexical.typed_details('He said "Stop now" to Sam.')["name"] == {"Sam"}
+    assert lexical.typed_details("We take Visa and *Mastercard*.")["name"] == {"Visa", "Mastercard"}
+    assert lexical.detail_change("Your card is fine.", 'He said "Stop now." Your card is fine.',
+                                 request=False) == "lost_detail:Stop now."
+
+
 def test_language_is_not_judged_against_an_unclear_source():
     # a short source with a number and a symbol: the identifier is unsure what language it is
     assert wrong_language("Please help with the following. Convert 72 °F to Celsius.",

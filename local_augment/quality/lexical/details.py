@@ -12,7 +12,9 @@ _SPAN_RE = re.compile("|".join(f"(?P<{k}>{p})" for k, p in PATTERNS if k != "mas
 _QUOTED = re.compile(r'"([^"\n]{2,200})"|“([^”\n]{2,200})”')
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{1,}s?\b|\b[A-Z][a-z]+[A-Z]\w*\b")  # SSO, VAT, OAuth
 _CAPWORD = re.compile(r"(?<![\w'’])[A-Z][\w'’-]*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n¿¡]|(?:^|\n)\s*(?:[-*•]|\d{1,2}[.)]))\s*[\"“(]?\s*$")
+# a sentence starts after its end, an emoji, a line's bullet or number, and markdown emphasis
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n¿¡\u2600-\u27bf\U0001f000-\U0001faff]|"
+                             r"(?:^|\n)\s*(?:[-*•]|\d{1,2}[.)]))\s*[\"“”(*_]*\s*$")
 _NOT_NAMES = frozenset({"I", "I'm", "I've", "I'd", "I'll", "OK"})
 _NUM_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
               "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twelve": "12"}
@@ -32,6 +34,11 @@ def details(text: str) -> set[str]:
 EXACT_KINDS = ("code_block", "code", "url", "email", "placeholder", "quoted")
 
 
+def _quote_stub(m: re.Match[str]) -> str:
+    """What a quote leaves when names are read: its sentence end, if it has one ("Stop." Your)."""
+    return " . " if re.search(r"[.!?]\s*$", m.group(1) or m.group(2)) else " "
+
+
 def typed_details(text: str) -> dict[str, set[str]]:
     """`details` by kind: the exact kinds, "number" and "name"."""
     found: dict[str, set[str]] = {k: set() for k in (*EXACT_KINDS, "number", "name")}
@@ -40,7 +47,7 @@ def typed_details(text: str) -> dict[str, set[str]]:
         found[what].add(_norm_number(span) if what == "number" else " ".join(span.split()))
     for m in _QUOTED.finditer(text):  # quotes whole, numbers and code inside them included
         found["quoted"].add(" ".join((m.group(1) or m.group(2)).split()))
-    rest = _SPAN_RE.sub(" ", _QUOTED.sub(" ", text))
+    rest = _SPAN_RE.sub(" ", _QUOTED.sub(_quote_stub, text))
     for m in _ACRONYM.finditer(rest):
         found["name"].add(m.group(0).removesuffix("s") if m.group(0).endswith("s") and
                           m.group(0)[:-1].isupper() else m.group(0))
