@@ -178,8 +178,11 @@ class OutputsAugmenter(LLMAugmenter):
 
     def flaw(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is not worth a candidate when another sample may be: the variant's
-        own check, or a detail of its source lost or invented."""
-        return self.check(variant, source, text) or lexical.detail_change(
+        own check, a list item that is a piece of a sentence, or a detail of its source lost
+        or invented."""
+        fragment = lexical.fragment_bullet(text, source) if variant == "bulleted" else None
+        return self.check(variant, source, text) or (
+            f"not_its_kind:fragment:{fragment}" if fragment else None) or lexical.detail_change(
             text, source, request=False)
 
     def check(self, variant: str, source: str, text: str) -> str | None:

@@ -244,3 +244,15 @@ def test_every_number_of_a_sum_counts():
 ])
 def test_an_answers_yes_or_no_verdict_must_survive_its_rewrite(source, variant, lost):
     assert lexical.lost_verdict(variant, source) == lost
+
+
+def test_a_list_item_that_continues_the_one_before_is_a_fragment():
+    """A bulleted variant that cuts a sentence into items ("- Which is 20%") is not a list of
+    statements; items that start a sentence, and a source's own such line, are."""
+    src = "The annual plan costs $144 and the monthly one $180, so the annual plan saves $36, which is 20%."
+    cut = "- The annual plan costs $144\n- The monthly one costs $180\n- The annual plan saves $36\n- Which is 20%"
+    whole = "- The annual plan costs $144.\n- The monthly one costs $180.\n- The annual plan saves $36, which is 20%."
+    assert lexical.not_its_kind("bulleted", cut, src, 0.9, 2) == "fragment"
+    assert lexical.fragment_bullet(cut, src) == "Which is 20%"
+    assert lexical.not_its_kind("bulleted", whole, src, 0.9, 2) is None
+    assert lexical.fragment_bullet("- Open Settings\n- or press Ctrl+S", "Open Settings\nor press Ctrl+S") is None

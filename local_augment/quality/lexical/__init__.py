@@ -34,6 +34,7 @@ from local_augment.quality.lexical.negation import (
 )
 from local_augment.quality.lexical.output_kind import (
     bullet_count,
+    fragment_bullet,
     function_share,
     list_drift,
     not_its_kind,
@@ -72,6 +73,7 @@ __all__ = [
     "dangling_colon",
     "detail_change",
     "details",
+    "fragment_bullet",
     "function_share",
     "instruction_echo",
     "length_ratio",

@@ -13,6 +13,23 @@ def bullet_count(text: str) -> int:
     return len(_BULLET.findall(text))
 
 
+# a list item that opens with a word joining it to the item before: a sentence cut in pieces
+_FRAGMENT = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+((?:and|or|but|which|whose|since|because|"
+                       r"while|whereas|although)\b.*)$", re.M | re.I)
+
+
+def fragment_bullet(variant: str, source: str) -> str | None:
+    """A list item that continues the item before it ("- Which is 20%", "- and the broken
+    zipper", "- Since carriers sometimes…"), unless the source has that line itself, or None."""
+    starts = [" ".join(re.sub(r"^\s*(?:[-*•>]|\d{1,2}[.)])?\s*", "", line).split()).casefold()
+              for line in source.splitlines()]
+    for m in _FRAGMENT.finditer(variant):
+        item = " ".join(m.group(1).split()).casefold()
+        if not any(start and item.startswith(start[:40]) for start in starts):
+            return m.group(1)
+    return None
+
+
 def output_kind(variant: str, source: str) -> str:
     """"bulleted" when the variant is a list and its source is not, else "brief"."""
     return "bulleted" if bullet_count(variant) >= 2 > bullet_count(source) else "brief"
@@ -45,7 +62,8 @@ def telegraphic(variant: str, source: str) -> bool:
 def not_its_kind(kind: str | None, variant: str, source: str, brief_max_ratio: float,
                  list_drift_max: int | None = None) -> str | None:
     """A brief output that is not shorter or is notes instead of sentences; a bulleted one that
-    is no list, or (with `list_drift_max`) a list that restates its source: more content-word
+    is no list, has an item that is a piece of a sentence (`fragment_bullet`), or (with
+    `list_drift_max`) a list that restates its source: more content-word
     stems new, or more of the source's lost, than `list_drift_max` (`list_drift`)."""
     if kind == "brief" and len(variant.strip()) > brief_max_ratio * len(source.strip()):
         return "brief"
@@ -53,6 +71,8 @@ def not_its_kind(kind: str | None, variant: str, source: str, brief_max_ratio: f
         return "telegraphic"
     if kind == "bulleted" and bullet_count(variant) < 2:
         return "bulleted"
+    if kind == "bulleted" and fragment_bullet(variant, source) is not None:
+        return "fragment"
     if kind == "bulleted" and list_drift_max is not None and \
             max(list_drift(variant, source)) > list_drift_max:
         return "restated"
