@@ -43,9 +43,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+from scripts.quiet_env import quiet_offline  # noqa: E402
+
+quiet_offline()
 
 ARMS = ("originals", "templates", "paraphrase", "backtranslation", "default", "ratio-0.5",
         "ratio-1", "ratio-2", "oracle")

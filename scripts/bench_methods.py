@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import tempfile
@@ -28,11 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+from scripts.quiet_env import quiet_offline  # noqa: E402
+
+quiet_offline()
 
 NOT_QC = ("ratio_cap", "per_original_cap")  # kept by QC, cut for the mix's budget: counted kept
 NOT_NEW = ("near_duplicate_of",)  # a copy of a kept sibling or of another row: not counted
