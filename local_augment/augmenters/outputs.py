@@ -180,10 +180,11 @@ class OutputsAugmenter(LLMAugmenter):
         """Why a variant is not worth a candidate when another sample may be: the variant's
         own check, a list item that is a piece of a sentence, or a detail of its source lost
         or invented."""
-        fragment = lexical.fragment_bullet(text, source) if variant == "bulleted" else None
-        return self.check(variant, source, text) or (
-            f"not_its_kind:fragment:{fragment}" if fragment else None) or lexical.detail_change(
-            text, source, request=False)
+        if why := self.check(variant, source, text):
+            return why
+        if variant == "bulleted" and lexical.fragment_bullet(text, source) is not None:
+            return reasons.not_its_kind("fragment")
+        return lexical.detail_change(text, source, request=False)
 
     def check(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is unusable, or None."""

@@ -146,35 +146,33 @@ def test_of_several_lists_the_one_in_the_sources_words_is_kept(manifest):
     assert cand.text.startswith("- The Eiffel Tower in Paris is 330 metres tall.")
 
 
-def test_of_two_lists_in_the_sources_words_the_one_that_breaks_fewer_sentences_is_kept(manifest):
+def pick_list(manifest, src: str, samples: list[str]):
+    """The candidate the outputs augmenter makes of `samples`, bulleted variants of `src`."""
     from local_augment.augmenters.llm_base import Request
     from local_augment.engines.llm import Sampling
     from tests.fakes import FakeLLM
 
     aug = augmenter(manifest)
     aug.llm = FakeLLM()
-    src = "Go to Settings > Account and click Edit. The change takes effect at once."
     ex = Example(id="o2", line=2, layout="alpaca",
                  row={"instruction": "How do I change my e-mail?", "input": "", "output": src})
+    (cand,) = aug.parse(Request(ex, [], Sampling(n=len(samples)), tag="bulleted"), samples)
+    return cand
+
+
+def test_of_two_lists_in_the_sources_words_the_one_that_breaks_fewer_sentences_is_kept(manifest):
+    src = "Go to Settings > Account and click Edit. The change takes effect at once."
     pieces = "- Go to Settings\n- Account\n- And click Edit.\n- The change takes effect at once."
     whole = "- Go to Settings > Account and click Edit.\n- The change takes effect at once."
-    (cand,) = aug.parse(Request(ex, [], Sampling(n=2), tag="bulleted"), [pieces, whole])
+    cand = pick_list(manifest, src, [pieces, whole])
     assert cand.params["chosen"] == "2/2" and cand.text == whole
 
 
 def test_a_list_with_a_piece_of_a_sentence_as_an_item_is_passed_over(manifest):
     """A sample that cuts "…$36, which is 20%" into "- Which is 20%" is a flaw: a later sample
     without one is kept even when the first has fewer bullets."""
-    from local_augment.augmenters.llm_base import Request
-    from local_augment.engines.llm import Sampling
-    from tests.fakes import FakeLLM
-
-    aug = augmenter(manifest)
-    aug.llm = FakeLLM()
     src = "The annual plan costs $144. It saves $36 a year, which is 20%."
-    ex = Example(id="o3", line=3, layout="alpaca",
-                 row={"instruction": "Is the annual plan cheaper?", "input": "", "output": src})
     cut = "- The annual plan costs $144. It saves $36 a year\n- Which is 20%."
     whole = "- The annual plan costs $144.\n- It saves $36 a year.\n- That is 20%."
-    (cand,) = aug.parse(Request(ex, [], Sampling(n=2), tag="bulleted"), [cut, whole])
+    cand = pick_list(manifest, src, [cut, whole])
     assert cand.params["chosen"] == "2/2" and cand.text == whole
