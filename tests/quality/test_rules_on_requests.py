@@ -256,3 +256,29 @@ def test_a_list_item_that_continues_the_one_before_is_a_fragment():
     assert lexical.fragment_bullet(cut, src) == "Which is 20%"
     assert lexical.not_its_kind("bulleted", whole, src, 0.9, 2) is None
     assert lexical.fragment_bullet("- Open Settings\n- or press Ctrl+S", "Open Settings\nor press Ctrl+S") is None
+
+
+@pytest.mark.parametrize("source, variant, added", [
+    # Qwen2.5-Coder-1.5B paraphrases, each read bad: the source's answer does not fit the demand
+    ("What is the probability of rolling a total of 7 with two six-sided dice?",
+     "Calculate, in a few words, the likelihood of the sum of two six-sided dice equating to 7.",
+     "in a few words"),
+    ("Please explain what this regex does: `^(?=.*\\d)(?=.*[a-z]).{8,}$`",
+     "Could you provide a detailed description of the regular expression "
+     "`^(?=.*\\d)(?=.*[a-z]).{8,}$`?", "detailed"),
+    ("What is a SQL JOIN and when should I use a LEFT JOIN instead of an INNER JOIN?",
+     "Could you explain in detail what a SQL JOIN is and when a LEFT JOIN fits better than an "
+     "INNER JOIN?", "in detail"),
+    # a source that sets a length may have it said otherwise; a rewrite that sets none is fine
+    ("Give me a short summary of the French Revolution's causes.",
+     "Briefly sum up what caused the French Revolution.", None),
+    ("Summarize this article in two sentences.", "Sum up this article in two sentences.", None),
+    ("Explain briefly what a hash map is.", "In a few words, what is a hash map?", None),
+    ("How do I reset my password?", "What are the steps to reset my password?", None),
+])
+def test_a_rewrite_must_not_invent_a_demand_on_the_answers_length_or_depth(source, variant, added):
+    from local_augment.quality.lexical.details import added_demand
+
+    assert added_demand(variant, source) == added
+    want = f"added_detail:{added}" if added else None
+    assert lexical.detail_change(variant, source) == want

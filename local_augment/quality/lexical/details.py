@@ -114,6 +114,27 @@ def lost_condition(variant: str, source: str) -> str | None:
     return None
 
 
+# How long or deep an answer should be: a demand a rewrite must not invent. A 1.5B model copies
+# the "in a few lines" of a demonstration into requests that set no length, and turns "Explain X"
+# into "a detailed explanation of X" (README, "Tuning for a competent model").
+_DEMAND = re.compile(r"\b(?:brief(?:ly)?|concise(?:ly)?|succinct(?:ly)?|detailed|in\s+detail|"
+                     r"in[\s-]depth|thorough(?:ly)?|comprehensive(?:ly)?|step[\s-]by[\s-]step|"
+                     r"in\s+(?:a\s+few|one|a|two|three)\s+(?:words?|lines?|sentences?))\b", re.I)
+# a source that already sets a length or depth: a rewrite may say it otherwise
+_SETS_LENGTH = re.compile(r"\b(?:short(?:er|ly)?|quick(?:ly)?|long(?:er)?|full|summar(?:y|ies|ise|ize)|"
+                          r"sum\s+up|overview|outline|tl;?dr)\b", re.I)
+
+
+def added_demand(variant: str, source: str) -> str | None:
+    """A demand on the answer's length or depth that the variant adds to a source that sets none
+    ("Explain X" -> "Provide a detailed explanation of X", "Calculate, in a few words, …"): the
+    source's answer no longer fits it. None when there is none, or the source sets one too."""
+    m = _DEMAND.search(variant)
+    if m is None or _DEMAND.search(source) or _SETS_LENGTH.search(source) or _LIMIT.search(source):
+        return None
+    return short(m.group(0), 40)
+
+
 _ALTERNATIVE = re.compile(r"([^\W\d_][\w'-]*)\s*,?\s+or\s+(?:(?:by|the|a|an|to|in|on|via)\s+)?"
                           r"([^\W\d_][\w'-]*)", re.I)
 
@@ -180,6 +201,8 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
     - a condition dropped whole ("without using loops", "instead of X", "Don't explain"), or one
       side of a choice ("formal or informal" -> "informal"), or every option of a list of three
       or more ("as positive, negative, or neutral" -> "the sentiment").
+    - a demand on the answer's length or depth invented where the source sets none ("Explain X"
+      -> "a detailed explanation of X", "Calculate, in a few words, …").
     Names are compared case-insensitively anywhere in the text, so a name that moved to the start
     of a sentence still counts as kept; a number written out in words ("four") counts as kept.
     """
@@ -224,4 +247,7 @@ def detail_change(variant: str, source: str, *, lost: bool = True, added: bool =
         for k in EXACT_KINDS:
             if new[k]:
                 return f"added_detail:{short(new[k][0], 40)}"
+        demand = added_demand(variant, source)
+        if demand is not None:  # "Explain X" -> "a detailed explanation of X": another answer
+            return f"added_detail:{demand}"
     return None
