@@ -52,7 +52,9 @@ CHECK_FIELDS: dict[str, Any] = {
     "negation": (bool, Field(True, description="negation_flip: negated where the source is not")),
     "perspective": (bool, Field(True, description=(
         "perspective_changed: a thing the source calls the asker's is the addressee's in the "
-        "variant (my account -> your account), or the variant speaks as the one who answers "
+        "variant (my account -> your account), or the asker's own doing anyone's with no first "
+        "person left (when I signed up -> when you signed up), or the variant speaks as the one "
+        "who answers "
         "(\"I'll explain…\", \"Here goes…\"); task_changed:asks_how: a task on given material "
         "(\"Convert this loop\") asked as how to do it (\"Explain how to convert a loop\")"))),
     "kind": (bool, Field(True, description=(

@@ -136,6 +136,21 @@ def test_one_side_of_a_choice_lost(source, variant, lost):
     ("I want to delete my account, this is terrible.",
      "I am not happy with your company. Close my account.", False),  # a new thing, not one of mine
     ("Where is my refund?", "Could you tell me where my refund is?", False),
+    # the asker's own doing made anyone's: Qwen2.5-Coder-1.5B paraphrases, each read bad
+    ("Why does my 14-day trial end on March 6 when I signed up on February 20?",
+     "Why does the 14-day trial end on March 6 when you signed up on February 20?", True),
+    ("I bought 3 notebooks at $4.75 each and paid with a $20 bill. How much change should I get?",
+     "How much change should you receive after buying 3 notebooks at $4.75 each with a $20 bill?",
+     True),
+    ("I need to save $6,000 for a trip that's 15 months away. How much should I set aside each "
+     "month?", "How much should you save each month to reach $6,000 for a 15-month trip?", True),
+    # "you" that addresses the one asked is no change, nor is a request that keeps the asker
+    ("I bought 3 notebooks at $4.75 each and paid with a $20 bill. How much change should I get?",
+     "Could you work out the change from a $20 bill for 3 notebooks at $4.75 each?", False),
+    ("I can't find the invoice for my last payment.",
+     "Can you help me find the invoice for my last payment?", False),
+    ("I signed up on February 20. Why does the trial end on March 6?",
+     "Do you know why a trial I started on February 20 ends on March 6?", False),
 ])
 def test_a_thing_of_the_askers_made_the_addressees(source, variant, changed):
     assert lexical.perspective_changed(variant, source) is changed

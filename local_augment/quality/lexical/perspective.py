@@ -14,11 +14,19 @@ _SECOND_OWNER = re.compile(r"\b(?:your|yours|yourself|yourselves)\b", re.I)
 
 
 def perspective_changed(variant: str, source: str) -> bool:
-    """Whose things the request is about changed: the source's are the asker's ("my account")
-    and, with no first person left, the variant's are the addressee's ("your account"). A
-    wrapper that only addresses the assistant ("Do you know how to…") is not a change."""
+    """Whose request it is changed: the source's things or doings are the asker's ("my
+    account", "I signed up") and, with no first person left, the variant's are the addressee's
+    or anyone's ("your account", "you signed up"). A wrapper that only addresses the assistant
+    ("Do you know how to…", "Could you…") is not a change."""
     src, var = (_THANK_YOU.sub("thanks", t.replace("’", "'")) for t in (source, variant))
-    if not _FIRST_OWNER.search(src) or _SECOND.search(src):
+    if not _FIRST.search(src) or _SECOND.search(src):
+        return False
+    if not _FIRST.search(var) and _SECOND.search(_ADDRESSING.sub(" ", var)):
+        # the asker's own doing made anyone's: "Why does the trial end on March 6 when you
+        # signed up on…" for "…when I signed up on…", "How much change should you get?" for
+        # "I bought… How much change should I get?"
+        return True
+    if not _FIRST_OWNER.search(src):
         return False
     if _SECOND_OWNER.search(var) and not _FIRST.search(var):
         return True
@@ -29,6 +37,10 @@ def perspective_changed(variant: str, source: str) -> bool:
 
 
 _THANK_YOU = re.compile(r"\bthank[-\s]you\b", re.I)  # "a thank-you note" addresses no one
+# "you" that addresses the one asked, not the one the request is about: "Could you…", "Do you
+# know…", "Would you mind…"
+_ADDRESSING = re.compile(r"\b(?:can|could|would|will|do|did|are|were)\s+you\b|"
+                         r"\byou\s+(?:know|mind)\b", re.I)
 _YOUR_THING = re.compile(r"\byour\s+(?:own\s+|new\s+|current\s+)?([^\W\d_]+)", re.I)
 
 
