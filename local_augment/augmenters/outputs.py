@@ -8,8 +8,8 @@ else). A brief variant is asked for in
 at most `brief_share` of its source's words (and `brief_max_words`) and rejected here with
 `too_long:<n>` above that; a "bulleted" one without a list with `not_bulleted`. A bulleted one is
 asked for one bullet per sentence in the source's own words (a format variant), and of several
-samples the one closest to that is chosen (`gain`); QC rejects a list that restates its source
-(`not_its_kind:restated`). A variant that
+samples that quality control's model-free checks pass, the one closest to that is chosen
+(`gain`); QC rejects a list that restates its source (`not_its_kind:restated`). A variant that
 drops or invents a number, a code span or a name is QC's (`lost_detail`/`added_detail`,
 quality/lexical/), as for every method.
 """
@@ -157,7 +157,7 @@ class OutputsAugmenter(LLMAugmenter):
 
     def parse(self, request: Request, answers: list[str]) -> list[Candidate]:
         ex, variant = request.example, request.tag
-        pick = choose(answers, lambda raw: self.flaw(variant, ex.output, clean_variant(raw, ex.output)),
+        pick = choose(answers, lambda raw: self.flaw(variant, ex, clean_variant(raw, ex.output)),
                       self.gain(variant, ex.output))
         chosen = f"{pick + 1}/{len(answers)}" if len(answers) > 1 else None
         return [self.candidate(ex, variant, answers[pick] if answers else "", request.sampling,
@@ -176,15 +176,19 @@ class OutputsAugmenter(LLMAugmenter):
             return -sum(lexical.list_drift(text, source)), -lexical.bullet_count(text)
         return closeness
 
-    def flaw(self, variant: str, source: str, text: str) -> str | None:
+    def flaw(self, variant: str, ex: Example, text: str) -> str | None:
         """Why a variant is not worth a candidate when another sample may be: the variant's
-        own check, a list item that is a piece of a sentence, or a detail of its source lost
-        or invented."""
-        if why := self.check(variant, source, text):
+        own check, or any reason quality control's model-free checks give it (not its kind, a
+        list item that is a piece of a sentence, a fact lost or invented…), with this method's
+        settings."""
+        from local_augment.quality.checks import lexical_reason
+        from local_augment.quality.pair import Pair
+
+        if why := self.check(variant, ex.output, text):
             return why
-        if variant == "bulleted" and lexical.fragment_bullet(text, source) is not None:
-            return reasons.not_its_kind("fragment")
-        return lexical.detail_change(text, source, request=False)
+        pair = Pair(NAME, "output", text, ex.output, instruction=ex.instruction,
+                    output=ex.output, kind=variant, generated=True)
+        return lexical_reason(pair, self.ctx.config.qc.checks(NAME))
 
     def check(self, variant: str, source: str, text: str) -> str | None:
         """Why a variant is unusable, or None."""

@@ -3,9 +3,9 @@
 `single` (default): `n` requests per instruction, each asking for one rewrite along its own axis
 (more formal, casual, in plainer words, as a question…), after few-shot demonstrations written by
 the team, with the task as a system message; with `samples` > 1, of the answers that are no copy
-and keep every detail and condition, the one with the most new content words is kept. `list`:
-one request per instruction asking for a JSON list of `n` rewrites (schema-constrained when the
-engine supports it). Answers are parsed tolerantly: a leading label ("Rewritten instruction:") or
+and pass quality control's model-free checks, the one with the most new content words is kept.
+`list`: one request per instruction asking for a JSON list of `n` rewrites (schema-constrained
+when the engine supports it). Answers are parsed tolerantly: a leading label ("Rewritten instruction:") or
 quotes the model adds are stripped; copies of the source, empty and unparseable answers become
 rejected Candidates with a reason.
 """
@@ -165,7 +165,7 @@ class ParaphraseAugmenter(LLMAugmenter):
 
                 src = ex.instruction
                 texts = [one_rewrite(raw, src) for raw in answers]
-                pick = choose(texts, lambda t: self.flaw(t, src),
+                pick = choose(texts, lambda t: self.flaw(t, ex),
                               lambda t: new_content_words(t, src))
                 meta["params"] = {**meta["params"], "chosen": f"{pick + 1}/{len(answers)}"}
                 answers = [answers[pick]]
@@ -189,17 +189,20 @@ class ParaphraseAugmenter(LLMAugmenter):
             model=meta["model"], seed=meta["seed"], reason=reason,
             raw=raw if reason is not None or text != (raw or "").strip() else None)
 
-    @staticmethod
-    def flaw(text: str, source: str) -> str | None:
-        """Why a rewrite is not worth a candidate when another sample may be: empty, a copy
-        (word for word, or but for fillers), or a detail or condition of its source lost."""
-        from local_augment.quality import lexical
+    def flaw(self, text: str, ex: Example) -> str | None:
+        """Why a rewrite is not worth a candidate when another sample may be: empty, a copy, or
+        any reason quality control's model-free checks give it (a detail lost, a negation
+        flipped, the asker's doing made the addressee's…), with this method's settings."""
+        from local_augment.quality.checks import lexical_reason
+        from local_augment.quality.pair import Pair
 
         if not text:
             return EMPTY
-        if normalized(text) == normalized(source) or lexical.trivial_copy(text, source):
+        if normalized(text) == normalized(ex.instruction):
             return COPY
-        return lexical.detail_change(text, source)
+        pair = Pair(NAME, "instruction", text, ex.instruction, instruction=ex.instruction,
+                    output=ex.output, generated=True)
+        return lexical_reason(pair, self.ctx.config.qc.checks(NAME))
 
     def provenance(self, params: Sampling) -> dict[str, Any]:
         return {"params": {"template": self.prompt.id, "style": self.cfg.style, "n": self.n,

@@ -110,12 +110,20 @@ LEXICAL_CHECKS: tuple[Check, ...] = (empty, artifacts, kind, trivial_copy, answe
                                      negation, perspective, asks_how, length, new_words)
 
 
+def lexical_reason(p: Pair, c: CheckSettings) -> str | None:
+    """The first reason a lexical check gives for one pair, or None: what the chain would reject
+    it for before any model reads it (a generator choosing among its samples asks this too)."""
+    for check in LEXICAL_CHECKS:
+        reason = check(p, c)
+        if reason is not None:
+            return reason
+    return None
+
+
 def run_lexical(p: Pair, c: CheckSettings, v: Verdict) -> None:
     """Every lexical check on one pair (the length scores first); the first reason wins."""
     v.scores.update(length_ratio=round(lexical.length_ratio(p.variant, p.source), 4),
                     new_words=float(lexical.new_word_count(p.variant, p.source)))
-    for check in LEXICAL_CHECKS:
-        reason = check(p, c)
-        if reason is not None:
-            v.reject(reason)
-            return
+    reason = lexical_reason(p, c)
+    if reason is not None:
+        v.reject(reason)

@@ -176,3 +176,26 @@ def test_a_list_with_a_piece_of_a_sentence_as_an_item_is_passed_over(manifest):
     whole = "- The annual plan costs $144.\n- It saves $36 a year.\n- That is 20%."
     cand = pick_list(manifest, src, [cut, whole])
     assert cand.params["chosen"] == "2/2" and cand.text == whole
+
+
+def test_a_brief_sample_quality_control_would_reject_is_passed_over(manifest):
+    """A brief sample in budget that comments on its own edit (artifact:meta, a reason of QC's
+    model-free checks) yields to the next sample that is clean."""
+    from local_augment.augmenters.llm_base import Request
+    from local_augment.engines.llm import Sampling
+    from tests.fakes import FakeLLM
+
+    aug = augmenter(manifest)
+    aug.llm = FakeLLM()
+    aug.cfg.brief_max_words = 40
+    src = ("Yes. The annual plan costs $144 a year. If you pay monthly instead, at $15 a month, "
+           "you pay $180 over the same twelve months, so choosing the annual plan saves you $36 "
+           "in a year, which works out to 20% of what you would otherwise spend.")
+    ex = Example(id="o3", line=3, layout="alpaca",
+                 row={"instruction": "Is the annual plan cheaper?", "input": "", "output": src})
+    samples = ["I've shortened the text: yes, the annual plan, $144 a year against $180 at $15 a "
+               "month, saves $36 (20%).",
+               "Yes: at $144 a year against $180 for $15 a month, the annual plan saves $36, "
+               "or 20%."]
+    (cand,) = aug.parse(Request(ex, [], Sampling(n=2), tag="brief"), samples)
+    assert cand.params["chosen"] == "2/2" and cand.text == samples[1]

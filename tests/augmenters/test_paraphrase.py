@@ -178,6 +178,27 @@ def test_several_samples_the_first_worth_a_candidate_is_kept():
     assert cand.reason == "copy_of_source" and cand.params["chosen"] == "1/2"
 
 
+CHANGE = Example(id="ex4", line=4, layout="alpaca", row={
+    "instruction": "I bought 3 notebooks at $4.75 each and paid with a $20 bill. How much change "
+                   "should I get?", "input": "", "output": "3 x $4.75 = $14.25, so $5.75."})
+
+
+@pytest.mark.parametrize("qc_perspective, chosen", [(True, "2/2"), (False, "1/2")])
+def test_a_sample_quality_control_would_reject_is_passed_over(qc_perspective, chosen):
+    """Two samples Qwen2.5-Coder-1.5B wrote for one request: the first, more reworded, makes the
+    asker's purchase anyone's (perspective_changed), so the second is the candidate; with that
+    check off for the method (`qc.methods.paraphrase`), the first is."""
+    aug = single(**{"paraphrase.samples": 2,
+                    "qc.methods.paraphrase.perspective": qc_perspective})
+    req = aug.requests([CHANGE])[0]
+    answers = ["Calculate the change you should receive from a $20 bill after buying 3 notebooks "
+               "at $4.75 each.",
+               "How much change do I get when I buy 3 notebooks for $4.75 each with a $20 bill?"]
+    (cand,) = aug.parse(req, answers)
+    assert cand.params["chosen"] == chosen
+    assert cand.text == answers[int(chosen[0]) - 1]
+
+
 def test_a_method_temperature_replaces_the_llms():
     assert single(**{"paraphrase.temperature": 0.3}).requests([EX])[0].sampling.temperature == 0.3
     assert single().requests([EX])[0].sampling.temperature == 0.8
