@@ -32,7 +32,7 @@ CHECK_FIELDS: dict[str, Any] = {
     "min_new_words": (int, Field(0, ge=0, description="words absent from the source, at least")),
     "artifacts": (bool, Field(True, description=(
         "artifact:<what>: prompt words (rewrite, JSON, list of 3), labels (Answer:, Sentence 2:), "
-        "Question…Answer, [placeholders], assistant meta talk, new numbering, unbalanced "
+        "Question…Answer, [placeholders], assistant meta talk, new numbering, an empty list item, unbalanced "
         "brackets/quotes, degenerate repetition — each only when the source lacks it"))),
     "artifact_labels": (bool, Field(True, description=(
         "look for labels like 'Task:'; off for methods that add them on purpose (templates)"))),

@@ -61,6 +61,17 @@ def test_artifacts_name_what_they_found(variant, what):
     assert found is not None and found.startswith(what)
 
 
+def test_a_list_item_with_nothing_in_it_is_an_artifact():
+    """A bulleted variant Qwen2.5-Coder-1.5B wrote, read bad: it ends with a bare "-"."""
+    src = ("That's wrong: 15% of 80 is 0.15 × 80 = 12. The formula most likely multiplied by 15 "
+           "instead of 15%; use `=80*15%` or `=80*0.15`.")
+    listed = ("- That's wrong.\n- 15% of 80 is 0.15 × 80 = 12.\n- The formula most likely "
+              "multiplied by 15 instead of 15%; use `=80*15%` or `=80*0.15`.")
+    assert lexical.artifact(listed + "\n-", src, numbering=False) == "empty_item"
+    assert lexical.artifact(listed, src, numbering=False) is None
+    assert lexical.artifact("- a\n-\n- b", "- a\n-\n- b", numbering=False) is None
+
+
 def test_artifacts_the_source_has_are_not_artifacts():
     src = "Rewrite this JSON list of 3 strings as YAML: [\"a\", \"b\", \"c\"]"
     assert lexical.artifact("Turn this JSON list of 3 strings into YAML: [\"a\", \"b\", \"c\"]",

@@ -101,6 +101,7 @@ _META = re.compile(
 )
 _DOUBLED_END = re.compile(r"[.?!][\"”'’)]?[.?!]")
 _NUMBERED_LINE = re.compile(r"(?:^|\n)\s*(?:\d{1,2}[.)]|[-*•])\s+\S")
+_EMPTY_ITEM = re.compile(r"^[ \t]*(?:\d{1,2}[.)]|[-*•])[ \t]*$", re.M)  # "-" and nothing after it
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -160,6 +161,8 @@ def artifact(variant: str, source: str, *, labels: bool = True, numbering: bool 
         return f"meta:{short(m.group(0), 30)}"
     if numbering and _NUMBERED_LINE.search(variant) and not _NUMBERED_LINE.search(source):
         return "numbering"
+    if _EMPTY_ITEM.search(variant) and not _EMPTY_ITEM.search(source):
+        return "empty_item"
     if not _balanced(variant) and _balanced(source):
         return "unbalanced"
     if _DOUBLED_END.search(variant.replace("...", "…")) and not _DOUBLED_END.search(
